@@ -1,0 +1,64 @@
+"""Bronze assets, built by one factory from the contracts: each landing file loaded as-is."""
+
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, TableColumn, asset
+
+from bank_assets.assets.common import (
+    OWNER,
+    WAREHOUSE_POOL,
+    column_schema,
+    key,
+    month_of,
+    preview,
+    run_started_at,
+)
+from bank_assets.contracts import CONTRACTS, Contract
+from bank_assets.layout import landing_file
+from bank_assets.partitions import monthly_partitions
+from bank_assets.resources import LandingZone, Warehouse
+from bank_assets.warehouse import bronze
+
+LINEAGE = [
+    TableColumn("_source_file", "VARCHAR", description="Landing file the row came from."),
+    TableColumn("_source_row", "BIGINT", description="1-based data row in that file (header excluded)."),
+    TableColumn("_ingested_at", "TIMESTAMP", description="Start time of the Dagster run that loaded it."),
+    TableColumn("_partition_month", "DATE", description="First day of the partition month."),
+]
+
+
+def build_bronze_asset(contract: Contract) -> AssetsDefinition:
+    name = contract.name
+
+    @asset(
+        key=key("bronze", name),
+        deps=[key("landing", name)],
+        partitions_def=monthly_partitions if contract.is_monthly else None,
+        group_name="bronze",
+        kinds={"duckdb"},
+        owners=[OWNER],
+        pool=WAREHOUSE_POOL,
+        description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
+                    f"A re-run replaces the partition atomically.",
+        metadata={"dagster/column_schema": column_schema(contract, LINEAGE, all_text=True),
+                  "dagster/table_name": f"bronze.{name}"},
+    )
+    def _bronze(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone) -> MaterializeResult:
+        month = month_of(context)
+        path = landing_file(Path(landing.resolved_root), name, f"{month:%Y-%m}" if month else None)
+        with warehouse.connect(log=context.log.warning) as con:
+            result = bronze.load(con, contract, path, month, run_started_at(context))
+            where = "_partition_month = $m" if month else "true"
+            sample = preview(con, f"SELECT * FROM bronze.{name} WHERE {where}", {"m": month} if month else {})
+        return MaterializeResult(metadata={
+            "dagster/row_count": result.rows,
+            "source_file": MetadataValue.path(result.path),
+            "partition": f"{month:%Y-%m}" if month else "reference (whole table)",
+            "preview": sample,
+        })
+
+    return _bronze
+
+
+bronze_assets = [build_bronze_asset(c) for c in CONTRACTS.values()]

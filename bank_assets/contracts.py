@@ -1,0 +1,328 @@
+"""Table contracts: the single source of truth for every source table.
+
+Each :class:`Contract` declares a landing table's columns (with logical types), business key,
+required columns, foreign keys, accepted values and PII flags. Everything else derives from it:
+the synthetic generator's column order, the bronze loader's expected header, silver's casts and
+quarantine rules, the asset checks, the Dagster column metadata and the PII masking list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+LogicalType = Literal["id", "text", "code", "email", "date", "timestamp", "money", "decimal", "int"]
+
+#: DuckDB type of each logical type in silver. Money is always DECIMAL(18,2), never float.
+SQL_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "email": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "money": "DECIMAL(18,2)",
+    "decimal": "DECIMAL(18,6)",
+    "int": "INTEGER",
+}
+
+REPORTING_CURRENCY = "PEN"
+CURRENCIES = ("PEN", "USD", "EUR")
+SEGMENTS = ("MASS", "AFFLUENT", "PREMIUM", "SME")
+CUSTOMER_STATUSES = ("ACTIVE", "DORMANT", "CLOSED")
+ACCOUNT_PRODUCTS = ("CHECKING", "SAVINGS", "CREDIT_CARD", "TERM_DEPOSIT")
+TXN_TYPES = (
+    "PURCHASE",
+    "WITHDRAWAL",
+    "BILL_PAYMENT",
+    "AUTO_DEBIT",
+    "LOAN_PAYMENT",
+    "TRANSFER_OUT",
+    "SALARY",
+    "PENSION",
+    "DEPOSIT",
+    "TRANSFER_IN",
+)
+SPEND_CATEGORIES = (
+    "RETAIL",
+    "ENTERTAINMENT",
+    "GROCERIES",
+    "RESTAURANTS",
+    "TRANSPORT",
+    "HEALTH",
+    "TRAVEL",
+    "EDUCATION",
+    "OTHER",
+)
+CATEGORIES = SPEND_CATEGORIES + ("CASH", "UTILITIES", "SUBSCRIPTIONS", "LOAN", "TRANSFER", "INCOME")
+CHANNELS = ("POS", "ONLINE", "ATM", "BRANCH", "TRANSFER", "AUTO_DEBIT")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a landing file and its silver typing rule."""
+
+    name: str
+    type: LogicalType
+    description: str
+    required: bool = False
+    pii: bool = False
+    accepted: tuple[str, ...] | None = None
+    references: str | None = None  # "table.column" of the parent row
+    nonnegative: bool = False
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A source table: its grain, columns and rules."""
+
+    name: str
+    description: str
+    grain: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    #: "monthly": one file per month under landing/<table>/<YYYY-MM>/;
+    #: "reference": one current file under landing/reference/.
+    partitioning: Literal["monthly", "reference"]
+    #: Column whose date must fall in the partition month (half-open window).
+    event_column: str | None = None
+    #: Column giving the currency of the money columns; silver adds <money>_pen columns.
+    currency_column: str | None = None
+    #: Column whose date picks the fx rate for conversion (defaults to event_column).
+    fx_date_column: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def required_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.required or c.name in self.key]
+
+    @property
+    def foreign_keys(self) -> list[Column]:
+        return [c for c in self.columns if c.references]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.pii]
+
+    @property
+    def money_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.type == "money"]
+
+    @property
+    def is_monthly(self) -> bool:
+        return self.partitioning == "monthly"
+
+
+def _c(name: str, type_: LogicalType, description: str, **kw: object) -> Column:
+    return Column(name, type_, description, **kw)  # type: ignore[arg-type]
+
+
+CUSTOMERS = Contract(
+    name="customers",
+    description="Monthly CRM snapshot: every customer known to the bank at month end.",
+    grain="one row per customer per snapshot month",
+    partitioning="monthly",
+    key=("customer_id",),
+    event_column="snapshot_date",
+    columns=(
+        _c("customer_id", "id", "Customer identifier (stable across snapshots).", required=True),
+        _c("first_name", "text", "Given name.", required=True, pii=True),
+        _c("last_name", "text", "Family name.", required=True, pii=True),
+        _c("email", "email", "Contact email (lower-cased in silver).", pii=True),
+        _c("national_id", "id", "DNI number.", required=True, pii=True),
+        _c("phone", "text", "Mobile number.", pii=True),
+        _c("birth_date", "date", "Date of birth.", required=True),
+        _c("street", "text", "Street address.", pii=True),
+        _c("district", "text", "District of residence (Lima by default).", required=True),
+        _c("city", "text", "City of residence.", required=True),
+        _c("segment", "code", "Commercial segment.", required=True, accepted=SEGMENTS),
+        _c("income_band", "code", "Declared income band.", required=True,
+           accepted=("LOW", "MID", "HIGH", "VERY_HIGH")),
+        _c("employment_status", "code", "Employment status.", required=True,
+           accepted=("EMPLOYED", "SELF_EMPLOYED", "RETIRED", "STUDENT", "UNEMPLOYED")),
+        _c("signup_date", "date", "Date the customer joined the bank.", required=True),
+        _c("status", "code", "Relationship status at snapshot.", required=True,
+           accepted=CUSTOMER_STATUSES),
+        _c("snapshot_date", "date", "Month-end date of the snapshot.", required=True),
+    ),
+)
+
+ACCOUNTS = Contract(
+    name="accounts",
+    description="Monthly account snapshot with month-end balance and limit.",
+    grain="one row per account per snapshot month",
+    partitioning="monthly",
+    key=("account_id",),
+    event_column="snapshot_date",
+    currency_column="currency",
+    columns=(
+        _c("account_id", "id", "Account identifier.", required=True),
+        _c("customer_id", "id", "Owner.", required=True, references="customers.customer_id"),
+        _c("branch_id", "id", "Home branch.", required=True, references="branches.branch_id"),
+        _c("product", "code", "Product type.", required=True, accepted=ACCOUNT_PRODUCTS),
+        _c("currency", "code", "ISO currency of the account.", required=True, accepted=CURRENCIES),
+        _c("opened_date", "date", "Opening date.", required=True),
+        _c("closed_date", "date", "Closing date, empty while open."),
+        _c("credit_limit", "money", "Approved limit (credit cards), else 0.", nonnegative=True),
+        _c("balance", "money", "Month-end balance (negative = amount owed).", required=True),
+        _c("status", "code", "Account status at snapshot.", required=True,
+           accepted=CUSTOMER_STATUSES),
+        _c("snapshot_date", "date", "Month-end date of the snapshot.", required=True),
+    ),
+)
+
+TRANSACTIONS = Contract(
+    name="transactions",
+    description="Posted account movements of the month.",
+    grain="one row per transaction",
+    partitioning="monthly",
+    key=("transaction_id",),
+    event_column="transaction_ts",
+    currency_column="currency",
+    columns=(
+        _c("transaction_id", "id", "Transaction identifier.", required=True),
+        _c("account_id", "id", "Account moved.", required=True, references="accounts.account_id"),
+        _c("merchant_id", "id", "Merchant for card purchases, else empty.",
+           references="merchants.merchant_id"),
+        _c("transaction_ts", "timestamp", "Posting timestamp (local time).", required=True),
+        _c("amount", "money", "Absolute amount in the transaction currency.", required=True,
+           nonnegative=True),
+        _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
+        _c("direction", "code", "CREDIT (money in) or DEBIT (money out).", required=True,
+           accepted=("CREDIT", "DEBIT")),
+        _c("txn_type", "code", "Business type of the movement.", required=True, accepted=TXN_TYPES),
+        _c("category", "code", "Spend or flow category.", required=True, accepted=CATEGORIES),
+        _c("channel", "code", "Channel used.", required=True, accepted=CHANNELS),
+    ),
+)
+
+MERCHANTS = Contract(
+    name="merchants",
+    description="Merchants seen in card purchases (reference data).",
+    grain="one row per merchant",
+    partitioning="reference",
+    key=("merchant_id",),
+    columns=(
+        _c("merchant_id", "id", "Merchant identifier.", required=True),
+        _c("merchant_name", "text", "Trading name.", required=True),
+        _c("category", "code", "Spend category.", required=True, accepted=SPEND_CATEGORIES),
+        _c("mcc", "code", "Merchant category code (ISO 18245).", required=True),
+        _c("district", "text", "District of the main store.", required=True),
+    ),
+)
+
+BRANCHES = Contract(
+    name="branches",
+    description="Branches and ATMs with their location (reference data).",
+    grain="one row per branch or ATM",
+    partitioning="reference",
+    key=("branch_id",),
+    columns=(
+        _c("branch_id", "id", "Branch or ATM identifier.", required=True),
+        _c("branch_name", "text", "Display name.", required=True),
+        _c("branch_type", "code", "BRANCH or ATM.", required=True, accepted=("BRANCH", "ATM")),
+        _c("district", "text", "District.", required=True),
+        _c("zone", "text", "Zone grouping districts (Lima Norte, Lima Sur, ...).", required=True),
+        _c("latitude", "decimal", "WGS84 latitude.", required=True),
+        _c("longitude", "decimal", "WGS84 longitude.", required=True),
+    ),
+)
+
+LOANS = Contract(
+    name="loans",
+    description="Loans originated in the month with their contractual terms.",
+    grain="one row per loan, in its origination month",
+    partitioning="monthly",
+    key=("loan_id",),
+    event_column="origination_date",
+    currency_column="currency",
+    columns=(
+        _c("loan_id", "id", "Loan identifier.", required=True),
+        _c("customer_id", "id", "Borrower.", required=True, references="customers.customer_id"),
+        _c("product", "code", "Loan product.", required=True,
+           accepted=("PERSONAL", "AUTO", "MORTGAGE", "SME")),
+        _c("principal", "money", "Amount disbursed.", required=True, nonnegative=True),
+        _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
+        _c("annual_rate", "decimal", "Nominal annual interest rate (0.18 = 18 %).", required=True),
+        _c("term_months", "int", "Number of monthly instalments.", required=True),
+        _c("instalment", "money", "Contractual monthly instalment.", required=True,
+           nonnegative=True),
+        _c("origination_date", "date", "Disbursement date.", required=True),
+    ),
+)
+
+LOAN_PAYMENTS = Contract(
+    name="loan_payments",
+    description="Instalments falling due in the month and what was paid.",
+    grain="one row per loan instalment, in its due month",
+    partitioning="monthly",
+    key=("payment_id",),
+    event_column="due_date",
+    currency_column="currency",
+    columns=(
+        _c("payment_id", "id", "Instalment identifier.", required=True),
+        _c("loan_id", "id", "Loan.", required=True, references="loans.loan_id"),
+        _c("instalment_no", "int", "1-based instalment number.", required=True),
+        _c("due_date", "date", "Contractual due date.", required=True),
+        _c("paid_date", "date", "Date paid, empty if unpaid at month end."),
+        _c("amount_due", "money", "Amount due.", required=True, nonnegative=True),
+        _c("amount_paid", "money", "Amount paid (0 if unpaid).", required=True, nonnegative=True),
+        _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
+        _c("days_past_due", "int", "Days past due of the loan at month end (0 = current).",
+           required=True),
+    ),
+)
+
+FX_RATES = Contract(
+    name="fx_rates",
+    description="Daily exchange rates to the reporting currency (PEN).",
+    grain="one row per currency per day",
+    partitioning="monthly",
+    key=("rate_date", "currency"),
+    event_column="rate_date",
+    columns=(
+        _c("rate_date", "date", "Rate date.", required=True),
+        _c("currency", "code", "ISO currency converted from.", required=True,
+           accepted=CURRENCIES),
+        _c("rate_to_pen", "decimal", "PEN per one unit of the currency.", required=True),
+    ),
+)
+
+#: All contracts in dependency order (parents before children).
+CONTRACTS: dict[str, Contract] = {
+    c.name: c
+    for c in (
+        FX_RATES,
+        BRANCHES,
+        MERCHANTS,
+        CUSTOMERS,
+        ACCOUNTS,
+        TRANSACTIONS,
+        LOANS,
+        LOAN_PAYMENTS,
+    )
+}
+MONTHLY_TABLES = [n for n, c in CONTRACTS.items() if c.is_monthly]
+REFERENCE_TABLES = [n for n, c in CONTRACTS.items() if not c.is_monthly]
+
+
+def parents(contract: Contract) -> list[str]:
+    """Tables this contract's foreign keys point at, plus fx_rates if it converts money."""
+    out = [c.references.split(".")[0] for c in contract.foreign_keys if c.references]
+    if contract.currency_column and contract.name != "fx_rates":
+        out.append("fx_rates")
+    return list(dict.fromkeys(out))

@@ -1,0 +1,39 @@
+"""The monthly partitions every monthly table shares.
+
+Reference tables (merchants, branches) are unpartitioned: they describe the current state of
+slowly changing things, each load replaces them whole, and monthly assets depend on them with
+Dagster's default all-to-one mapping, so a month always resolves against the latest list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import MonthlyPartitionsDefinition
+
+from bank_assets.settings import env
+from bank_assets.synthetic.months import month_label, month_start, parse_month
+
+
+def partition_range() -> tuple[str, str]:
+    """First and last month (inclusive, YYYY-MM) from BANK_FIRST_MONTH / BANK_LAST_MONTH."""
+    return month_label(parse_month(env("BANK_FIRST_MONTH"))), month_label(parse_month(env("BANK_LAST_MONTH")))
+
+
+def _build() -> MonthlyPartitionsDefinition:
+    first, last = partition_range()
+    end = month_start(parse_month(last) + 1)  # end_date is exclusive
+    return MonthlyPartitionsDefinition(start_date=f"{first}-01", end_date=end.isoformat())
+
+
+monthly_partitions = _build()
+
+
+def partition_month(key: str) -> dt.date:
+    """'2024-03-01' (Dagster's key) or '2024-03' -> date(2024, 3, 1)."""
+    return month_start(parse_month(key))
+
+
+def partition_key(month: str) -> str:
+    """'2024-03' or '2024-03-01' -> '2024-03-01', the key Dagster expects."""
+    return f"{month_label(parse_month(month))}-01"

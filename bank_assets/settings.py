@@ -1,0 +1,35 @@
+"""Paths and switches from the environment, resolved to absolute paths (dbt runs from its own folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_models"
+
+DEFAULTS = {
+    "BANK_WAREHOUSE": "data/warehouse/bank.duckdb",
+    "BANK_LANDING_DIR": "data/landing",
+    "BANK_LANDING_MODE": "generate",  # or "files": bronze reads files you dropped in landing
+    "BANK_FIRST_MONTH": "2024-01",
+    "BANK_LAST_MONTH": "2025-12",
+}
+
+
+def env(name: str) -> str:
+    return os.environ.get(name) or DEFAULTS[name]
+
+
+def resolve(path: str) -> str:
+    """Absolute path; relative paths are taken from the project root, not the caller's cwd."""
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (PROJECT_ROOT / p).resolve())
+
+
+def warehouse_path() -> str:
+    return resolve(env("BANK_WAREHOUSE"))
+
+
+def landing_dir() -> str:
+    return resolve(env("BANK_LANDING_DIR"))

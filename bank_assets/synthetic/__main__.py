@@ -1,0 +1,3 @@
+from bank_assets.synthetic.cli import main
+
+raise SystemExit(main())

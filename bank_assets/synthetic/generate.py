@@ -1,0 +1,91 @@
+"""Public entry points: generate landing files for months and reference tables."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from bank_assets.contracts import CONTRACTS, MONTHLY_TABLES, REFERENCE_TABLES
+from bank_assets.layout import landing_file
+from bank_assets.synthetic.defects import inject
+from bank_assets.synthetic.months import month_label
+from bank_assets.synthetic.params import GeneratorConfig
+from bank_assets.synthetic.tables import World
+from bank_assets.synthetic.writer import write_csv, write_manifest
+
+STREAM_DEFECTS = 51
+#: Tables that receive defects; fx rates and reference data come from curated feeds.
+DEFECT_TABLES = ("customers", "accounts", "transactions", "loans", "loan_payments")
+
+
+@dataclass(frozen=True)
+class Written:
+    table: str
+    month: str | None
+    path: Path
+    rows: int
+    clean_rows: int
+    defects: dict[str, int]
+
+
+def build(world: World, table: str, m: int | None) -> tuple[pa.Table, int, dict[str, int]]:
+    """The landing table as it will be written: clean rows plus injected defects."""
+    cfg = world.cfg
+    clean = world.table(table, m)
+    if table not in DEFECT_TABLES:
+        return clean, clean.num_rows, {}
+    rng = np.random.default_rng([cfg.seed, STREAM_DEFECTS, zlib.crc32(table.encode()), m or 0])
+    dirty, counts = inject(clean, CONTRACTS[table], cfg.defects, rng)
+    return dirty, clean.num_rows, counts
+
+
+def write_table(world: World, table: str, m: int | None, out: Path) -> Written:
+    cfg = world.cfg
+    label = month_label(m) if m is not None else None
+    path = landing_file(out, table, label)
+    data, clean_rows, counts = build(world, table, m)
+    write_csv(data, path)
+    write_manifest(path, {
+        "table": table,
+        "month": label,
+        "seed": cfg.seed,
+        "scale": cfg.scale,
+        "locale": cfg.locale,
+        "rows": data.num_rows,
+        "clean_rows": clean_rows,
+        "defect_rates": cfg.defects.as_dict() if table in DEFECT_TABLES else {},
+        "defects": counts,
+    })
+    return Written(table, label, path, data.num_rows, clean_rows, counts)
+
+
+def generate(cfg: GeneratorConfig, months: Iterable[int], out: Path,
+             tables: Iterable[str] | None = None, reference: bool = True,
+             on_file: Callable[[Written], None] | None = None) -> list[Written]:
+    """Write the landing zone for `months` (and the reference tables) under `out`."""
+    wanted = list(tables) if tables is not None else MONTHLY_TABLES
+    unknown = set(wanted) - set(CONTRACTS)
+    if unknown:
+        raise ValueError(f"unknown tables: {sorted(unknown)}; known: {sorted(CONTRACTS)}")
+    world = World(cfg)
+    written: list[Written] = []
+
+    def emit(w: Written) -> None:
+        written.append(w)
+        if on_file:
+            on_file(w)
+
+    if reference:
+        for t in REFERENCE_TABLES:
+            if tables is None or t in wanted:
+                emit(write_table(world, t, None, Path(out)))
+    for m in months:
+        for t in wanted:
+            if CONTRACTS[t].is_monthly:
+                emit(write_table(world, t, m, Path(out)))
+    return written

@@ -1,0 +1,135 @@
+"""Every knob of the synthetic bank in one place: scales, behaviour and defect rates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+#: Months are integers: year * 12 + (month - 1). EPOCH is 2024-01, the first partition.
+EPOCH = 2024 * 12
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Volume knobs. Transactions per month follow from customers x activity."""
+
+    customers: int  # customers at 2024-01; the base stays flat in 2024 and grows in 2025
+    merchants: int
+    purchases_per_customer: float = 19.0
+
+    @classmethod
+    def named(cls, name: str) -> Scale:
+        try:
+            return SCALES[name]
+        except KeyError:
+            raise ValueError(f"unknown scale {name!r}; choose one of {sorted(SCALES)}") from None
+
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale(customers=120, merchants=60),  # tests
+    "small": Scale(customers=2_000, merchants=400),  # demo: ~50k transactions a month
+    "large": Scale(customers=40_000, merchants=4_000),  # ~1M transactions a month
+}
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the synthetic customers behave. Rates are per month unless said otherwise."""
+
+    growth_2025: float = 0.045  # compound monthly growth of the customer base in 2025
+    growth_after: float = 0.01  # from 2026 on
+    dormancy_hazard: float = 0.009  # chance an active customer goes dormant in a month
+    months_dormant_before_close: tuple[int, int] = (2, 5)  # closes this many months later
+    segment_p: dict[str, float] = field(
+        default_factory=lambda: {"MASS": 0.60, "AFFLUENT": 0.25, "PREMIUM": 0.08, "SME": 0.07}
+    )
+    #: median monthly income (PEN) by segment
+    income_median: dict[str, float] = field(
+        default_factory=lambda: {"MASS": 2300, "AFFLUENT": 5200, "PREMIUM": 11000, "SME": 8000}
+    )
+    employment_p: dict[str, float] = field(
+        default_factory=lambda: {
+            "EMPLOYED": 0.64,
+            "SELF_EMPLOYED": 0.16,
+            "RETIRED": 0.09,
+            "STUDENT": 0.06,
+            "UNEMPLOYED": 0.05,
+        }
+    )
+    upgrade_share: float = 0.06  # MASS customers promoted to AFFLUENT at some month (SCD2)
+    move_share: float = 0.06  # customers who move district at some month (SCD2)
+    limit_increase_share: float = 0.12  # credit cards whose limit rises at some month (SCD2)
+    savings_share: float = 0.55
+    savings_usd_share: float = 0.25
+    credit_card_share: float = 0.42
+    term_deposit_share: float = 0.08
+    #: purchase mix: category -> (share of purchases, mean ticket in PEN)
+    spend_mix: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {
+            "RETAIL": (0.26, 90.0),
+            "ENTERTAINMENT": (0.18, 85.0),
+            "GROCERIES": (0.15, 80.0),
+            "RESTAURANTS": (0.12, 74.0),
+            "TRANSPORT": (0.09, 70.0),
+            "HEALTH": (0.07, 88.0),
+            "TRAVEL": (0.06, 98.0),
+            "EDUCATION": (0.04, 95.0),
+            "OTHER": (0.03, 72.0),
+        }
+    )
+    ticket_cv: float = 0.35  # tickets ~ mean * Normal(1, cv): light tail, few natural outliers
+    segment_ticket_factor: dict[str, float] = field(
+        default_factory=lambda: {"MASS": 1.0, "AFFLUENT": 1.5, "PREMIUM": 2.4, "SME": 1.8}
+    )
+    december_factor: float = 1.35  # purchases in December
+    outlier_rate: float = 0.01  # purchases whose amount is multiplied by outlier_factor
+    outlier_factor: tuple[float, float] = (6.0, 14.0)
+    card_share_of_purchases: float = 0.6  # for customers holding a credit card
+    bills_per_customer: tuple[int, int] = (1, 3)  # utilities
+    bill_mean: float = 140.0
+    auto_debits_per_customer: tuple[int, int] = (0, 3)  # subscriptions, insurance
+    auto_debit_mean: float = 55.0
+    withdrawal_share: float = 0.45  # customers taking cash in a month
+    transfer_out_rate: float = 1.2  # transfers out per customer per month (Poisson)
+    transfer_out_share_of_income: float = 0.36
+    transfer_in_rate: float = 0.7
+    transfer_in_mean: float = 260.0
+    loan_origination_rate: float = 0.012  # share of active customers taking a loan each month
+    loan_default_share: float = 0.06
+    loan_late_share: float = 0.09  # instalments paid late (not defaulted)
+    late_cross_month_share: float = 0.35  # late payments still unpaid at month end
+
+
+@dataclass(frozen=True)
+class DefectRates:
+    """Share of a table's clean rows that receive each defect (0 = clean mode)."""
+
+    duplicate_exact: float = 0.005
+    resent_changed: float = 0.003
+    null_required: float = 0.002
+    malformed_date: float = 0.002
+    non_numeric_amount: float = 0.001
+    negative_amount: float = 0.001
+    unknown_currency: float = 0.001
+    orphan_fk: float = 0.001
+    whitespace_case: float = 0.01
+
+    @classmethod
+    def clean(cls) -> DefectRates:
+        return cls(**{f.name: 0.0 for f in fields(cls)})
+
+    def scaled(self, factor: float) -> DefectRates:
+        return replace(self, **{f.name: getattr(self, f.name) * factor for f in fields(self)})
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Everything that determines the bytes of a landing file, together with the month."""
+
+    seed: int = 42
+    scale: Scale = SCALES["small"]
+    defects: DefectRates = field(default_factory=DefectRates)
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    locale: str = "es_MX"

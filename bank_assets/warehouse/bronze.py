@@ -1,0 +1,141 @@
+"""Bronze: load one landing file as-is (every column text) and replace its partition atomically.
+
+The fast path reads with pyarrow's multithreaded CSV reader. If a file cannot be parsed, a
+line-by-line diagnosis names the file, the line and the rule it breaks; nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from bank_assets.contracts import Contract
+
+LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at", "_partition_month")
+
+
+class LandingFileError(ValueError):
+    """A landing file that cannot be loaded; the message names file, line and rule."""
+
+    def __init__(self, path: Path | str, line: int, rule: str, detail: str) -> None:
+        self.path, self.line, self.rule, self.detail = str(path), line, rule, detail
+        super().__init__(f"{path}: line {line}: {rule}: {detail}")
+
+
+def bronze_ddl(contract: Contract) -> str:
+    cols = ", ".join(f'"{c}" VARCHAR' for c in contract.column_names)
+    return (f"CREATE TABLE IF NOT EXISTS bronze.{contract.name} ({cols}, _source_file VARCHAR, "
+            f"_source_row BIGINT, _ingested_at TIMESTAMP, _partition_month DATE)")
+
+
+def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
+    """Find the first line of `path` that breaks the landing contract (slow; error path only)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return LandingFileError(path, 1, "HEADER_MISSING", "the file is empty; expected a header row")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return LandingFileError(path, line, "ENCODING",
+                                f"byte 0x{raw[e.start]:02x} is not UTF-8 (files must be UTF-8 encoded)")
+    text = text.removeprefix("\ufeff")
+    first = text.split("\n", 1)[0]
+    expected = contract.column_names
+    header = next(csv.reader([first]))
+    header = [h.strip() for h in header]
+    if len(header) == 1 and len(expected) > 1:
+        for delim in (";", "\t", "|"):
+            if delim in first:
+                return LandingFileError(path, 1, "DELIMITER",
+                                        f"header is split by {delim!r}; landing files use ','")
+    if sorted(header) != sorted(expected):
+        missing = [c for c in expected if c not in header]
+        extra = [c for c in header if c not in expected]
+        return LandingFileError(path, 1, "HEADER_MISMATCH",
+                                f"missing columns {missing}, unexpected columns {extra}; "
+                                f"expected exactly {expected}")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    next(reader)
+    try:
+        for row in reader:
+            if row and len(row) != len(header):
+                return LandingFileError(path, reader.line_num, "COLUMN_COUNT",
+                                        f"expected {len(header)} fields, found {len(row)}")
+    except csv.Error as e:
+        return LandingFileError(path, reader.line_num, "MALFORMED_CSV", str(e))
+    return None
+
+
+def read_landing(path: Path, contract: Contract) -> pa.Table:
+    """Read a landing file with every contract column as text, in contract order."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"landing file {path} does not exist: generate it (landing assets) or drop your export there")
+    problem = None
+    try:
+        with path.open("rb") as f:
+            head = f.readline().decode("utf-8-sig", errors="replace")
+        header = [h.strip() for h in next(csv.reader([head.rstrip("\r\n")]))] if head.strip() else []
+        if sorted(header) != sorted(contract.column_names):
+            problem = diagnose(path, contract)
+        else:
+            table = pcsv.read_csv(
+                path,
+                parse_options=pcsv.ParseOptions(newlines_in_values=True),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={c: pa.string() for c in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            return table.select(contract.column_names)
+    except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
+        problem = diagnose(path, contract)
+        if problem is None:
+            raise
+    if problem is None:  # pragma: no cover - header differs only in ways diagnose accepts
+        problem = LandingFileError(path, 1, "HEADER_MISMATCH", f"expected {contract.column_names}")
+    raise problem
+
+
+@dataclass(frozen=True)
+class BronzeLoad:
+    rows: int
+    path: str
+
+
+def load(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path,
+         partition: dt.date | None, ingested_at: dt.datetime) -> BronzeLoad:
+    """Replace the partition (or the whole reference table) with the file's rows, atomically."""
+    table = read_landing(path, contract)
+    n = table.num_rows
+    table = table.append_column("_source_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
+    con.register("_bronze_in", table)
+    cols = ", ".join(f'"{c}"' for c in contract.column_names)
+    where = "_partition_month = $part" if partition else "true"
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+        con.execute(bronze_ddl(contract))
+        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}",
+                    {"part": partition} if partition else {})
+        con.execute(
+            f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
+            {"file": str(path), "ts": ingested_at, "part": partition},
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_bronze_in")
+    return BronzeLoad(rows=n, path=str(path))
