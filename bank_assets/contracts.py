@@ -54,7 +54,7 @@ SPEND_CATEGORIES = (
     "EDUCATION",
     "OTHER",
 )
-CATEGORIES = SPEND_CATEGORIES + ("CASH", "UTILITIES", "SUBSCRIPTIONS", "LOAN", "TRANSFER", "INCOME")
+CATEGORIES = (*SPEND_CATEGORIES, "CASH", "UTILITIES", "SUBSCRIPTIONS", "LOAN", "TRANSFER", "INCOME")
 CHANNELS = ("POS", "ONLINE", "ATM", "BRANCH", "TRANSFER", "AUTO_DEBIT")
 
 
@@ -150,13 +150,16 @@ CUSTOMERS = Contract(
         _c("district", "text", "District of residence (Lima by default).", required=True),
         _c("city", "text", "City of residence.", required=True),
         _c("segment", "code", "Commercial segment.", required=True, accepted=SEGMENTS),
-        _c("income_band", "code", "Declared income band.", required=True,
-           accepted=("LOW", "MID", "HIGH", "VERY_HIGH")),
-        _c("employment_status", "code", "Employment status.", required=True,
-           accepted=("EMPLOYED", "SELF_EMPLOYED", "RETIRED", "STUDENT", "UNEMPLOYED")),
+        _c("income_band", "code", "Declared income band.", required=True, accepted=("LOW", "MID", "HIGH", "VERY_HIGH")),
+        _c(
+            "employment_status",
+            "code",
+            "Employment status.",
+            required=True,
+            accepted=("EMPLOYED", "SELF_EMPLOYED", "RETIRED", "STUDENT", "UNEMPLOYED"),
+        ),
         _c("signup_date", "date", "Date the customer joined the bank.", required=True),
-        _c("status", "code", "Relationship status at snapshot.", required=True,
-           accepted=CUSTOMER_STATUSES),
+        _c("status", "code", "Relationship status at snapshot.", required=True, accepted=CUSTOMER_STATUSES),
         _c("snapshot_date", "date", "Month-end date of the snapshot.", required=True),
     ),
 )
@@ -179,8 +182,7 @@ ACCOUNTS = Contract(
         _c("closed_date", "date", "Closing date, empty while open."),
         _c("credit_limit", "money", "Approved limit (credit cards), else 0.", nonnegative=True),
         _c("balance", "money", "Month-end balance (negative = amount owed).", required=True),
-        _c("status", "code", "Account status at snapshot.", required=True,
-           accepted=CUSTOMER_STATUSES),
+        _c("status", "code", "Account status at snapshot.", required=True, accepted=CUSTOMER_STATUSES),
         _c("snapshot_date", "date", "Month-end date of the snapshot.", required=True),
     ),
 )
@@ -196,14 +198,11 @@ TRANSACTIONS = Contract(
     columns=(
         _c("transaction_id", "id", "Transaction identifier.", required=True),
         _c("account_id", "id", "Account moved.", required=True, references="accounts.account_id"),
-        _c("merchant_id", "id", "Merchant for card purchases, else empty.",
-           references="merchants.merchant_id"),
+        _c("merchant_id", "id", "Merchant for card purchases, else empty.", references="merchants.merchant_id"),
         _c("transaction_ts", "timestamp", "Posting timestamp (local time).", required=True),
-        _c("amount", "money", "Absolute amount in the transaction currency.", required=True,
-           nonnegative=True),
+        _c("amount", "money", "Absolute amount in the transaction currency.", required=True, nonnegative=True),
         _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
-        _c("direction", "code", "CREDIT (money in) or DEBIT (money out).", required=True,
-           accepted=("CREDIT", "DEBIT")),
+        _c("direction", "code", "CREDIT (money in) or DEBIT (money out).", required=True, accepted=("CREDIT", "DEBIT")),
         _c("txn_type", "code", "Business type of the movement.", required=True, accepted=TXN_TYPES),
         _c("category", "code", "Spend or flow category.", required=True, accepted=CATEGORIES),
         _c("channel", "code", "Channel used.", required=True, accepted=CHANNELS),
@@ -253,14 +252,12 @@ LOANS = Contract(
     columns=(
         _c("loan_id", "id", "Loan identifier.", required=True),
         _c("customer_id", "id", "Borrower.", required=True, references="customers.customer_id"),
-        _c("product", "code", "Loan product.", required=True,
-           accepted=("PERSONAL", "AUTO", "MORTGAGE", "SME")),
+        _c("product", "code", "Loan product.", required=True, accepted=("PERSONAL", "AUTO", "MORTGAGE", "SME")),
         _c("principal", "money", "Amount disbursed.", required=True, nonnegative=True),
         _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
         _c("annual_rate", "decimal", "Nominal annual interest rate (0.18 = 18 %).", required=True),
         _c("term_months", "int", "Number of monthly instalments.", required=True),
-        _c("instalment", "money", "Contractual monthly instalment.", required=True,
-           nonnegative=True),
+        _c("instalment", "money", "Contractual monthly instalment.", required=True, nonnegative=True),
         _c("origination_date", "date", "Disbursement date.", required=True),
     ),
 )
@@ -282,8 +279,7 @@ LOAN_PAYMENTS = Contract(
         _c("amount_due", "money", "Amount due.", required=True, nonnegative=True),
         _c("amount_paid", "money", "Amount paid (0 if unpaid).", required=True, nonnegative=True),
         _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
-        _c("days_past_due", "int", "Days past due of the loan at month end (0 = current).",
-           required=True),
+        _c("days_past_due", "int", "Days past due of the loan at month end (0 = current).", required=True),
     ),
 )
 
@@ -296,8 +292,7 @@ FX_RATES = Contract(
     event_column="rate_date",
     columns=(
         _c("rate_date", "date", "Rate date.", required=True),
-        _c("currency", "code", "ISO currency converted from.", required=True,
-           accepted=CURRENCIES),
+        _c("currency", "code", "ISO currency converted from.", required=True, accepted=CURRENCIES),
         _c("rate_to_pen", "decimal", "PEN per one unit of the currency.", required=True),
     ),
 )

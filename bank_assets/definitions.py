@@ -7,7 +7,6 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from bank_assets.assets.bronze import bronze_assets
 from bank_assets.assets.landing import landing_monthly_files, landing_reference_files
 from bank_assets.assets.silver import silver_assets
-from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import default_resources
 
 all_assets = [landing_reference_files, landing_monthly_files, *bronze_assets, *silver_assets]
@@ -15,7 +14,6 @@ all_assets = [landing_reference_files, landing_monthly_files, *bronze_assets, *s
 monthly_job = define_asset_job(
     "monthly_pipeline",
     selection=AssetSelection.all(),
-    partitions_def=monthly_partitions,
     description="One month from landing files through silver (reference tables included).",
 )
 

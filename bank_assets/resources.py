@@ -30,8 +30,9 @@ class Warehouse(ConfigurableResource):
         return resolve(self.path)
 
     @contextmanager
-    def connect(self, log: Callable[[str], None] | None = None,
-                read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, log: Callable[[str], None] | None = None, read_only: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         with connect(self.resolved_path, read_only=read_only, timeout_s=self.lock_timeout_s, log=log) as con:
             yield con
 
@@ -57,8 +58,9 @@ class LandingZone(ConfigurableResource):
     def generator_config(self) -> GeneratorConfig:
         scale = Scale.named(self.scale)
         if self.customers:
-            scale = Scale(customers=self.customers, merchants=scale.merchants,
-                          purchases_per_customer=scale.purchases_per_customer)
+            scale = Scale(
+                customers=self.customers, merchants=scale.merchants, purchases_per_customer=scale.purchases_per_customer
+            )
         return GeneratorConfig(seed=self.seed, scale=scale, defects=DefectRates().scaled(self.defect_scale))
 
 

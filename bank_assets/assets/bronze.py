@@ -1,6 +1,5 @@
 """Bronze assets, built by one factory from the contracts: each landing file loaded as-is."""
 
-
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, TableColumn, asset
@@ -40,23 +39,27 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
         owners=[OWNER],
         pool=WAREHOUSE_POOL,
         description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
-                    f"A re-run replaces the partition atomically.",
-        metadata={"dagster/column_schema": column_schema(contract, LINEAGE, all_text=True),
-                  "dagster/table_name": f"bronze.{name}"},
+        f"A re-run replaces the partition atomically.",
+        metadata={
+            "dagster/column_schema": column_schema(contract, LINEAGE, all_text=True),
+            "dagster/table_name": f"bronze.{name}",
+        },
     )
     def _bronze(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone) -> MaterializeResult:
-        month = month_of(context)
+        month = month_of(context, contract)
         path = landing_file(Path(landing.resolved_root), name, f"{month:%Y-%m}" if month else None)
         with warehouse.connect(log=context.log.warning) as con:
             result = bronze.load(con, contract, path, month, run_started_at(context))
             where = "_partition_month = $m" if month else "true"
             sample = preview(con, f"SELECT * FROM bronze.{name} WHERE {where}", {"m": month} if month else {})
-        return MaterializeResult(metadata={
-            "dagster/row_count": result.rows,
-            "source_file": MetadataValue.path(result.path),
-            "partition": f"{month:%Y-%m}" if month else "reference (whole table)",
-            "preview": sample,
-        })
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows,
+                "source_file": MetadataValue.path(result.path),
+                "partition": f"{month:%Y-%m}" if month else "reference (whole table)",
+                "preview": sample,
+            }
+        )
 
     return _bronze
 

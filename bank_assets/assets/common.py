@@ -31,13 +31,15 @@ def column_schema(contract: Contract, extra: list[TableColumn] | None = None, al
     return TableSchema(columns=cols + (extra or []))
 
 
-def month_of(context: AssetExecutionContext) -> dt.date | None:
-    return partition_month(context.partition_key) if context.has_partition_key else None
+def month_of(context: AssetExecutionContext, contract: Contract) -> dt.date | None:
+    """The partition month of a monthly table; None for reference tables (even inside a
+    partitioned run, whose partition key does not apply to unpartitioned assets)."""
+    return partition_month(context.partition_key) if contract.is_monthly else None
 
 
 def run_started_at(context: AssetExecutionContext) -> dt.datetime:
     """The run's creation time from Dagster (bronze's _ingested_at), not the SQL engine's clock."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     ts = record.create_timestamp if record else dt.datetime.now(dt.UTC)
     return ts.astimezone(dt.UTC).replace(tzinfo=None)
 

@@ -5,7 +5,6 @@ mode (BANK_LANDING_MODE=files) the asset only checks that your export is there a
 so bronze reads your data instead.
 """
 
-
 import json
 from pathlib import Path
 
@@ -39,7 +38,8 @@ def _describe(path: Path) -> dict:
     if not path.exists():
         raise FileNotFoundError(
             f"landing file {path} is missing. In BANK_LANDING_MODE=files, drop your export there "
-            f"(see README, 'Landing zone contract'); or use mode 'generate' for synthetic data.")
+            f"(see README, 'Landing zone contract'); or use mode 'generate' for synthetic data."
+        )
     with path.open("rb") as f:
         rows = max(sum(1 for _ in f) - 1, 0)
     meta: dict = {"path": MetadataValue.path(str(path)), "rows": rows, "bytes": path.stat().st_size}

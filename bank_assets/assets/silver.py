@@ -6,7 +6,6 @@ silver.<table> (one transaction). A failed blocking check fails the step, so dow
 do not run and readers keep seeing the previous partition.
 """
 
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -39,8 +38,10 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
     name = contract.name
     asset_key = key("silver", name)
     specs = audit.check_specs(contract)
-    extra = [TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
-             for c in silver.money_pen_columns(contract)]
+    extra = [
+        TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
+        for c in silver.money_pen_columns(contract)
+    ]
 
     @asset(
         key=asset_key,
@@ -50,18 +51,21 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
         kinds={"duckdb"},
         owners=[OWNER],
         pool=WAREHOUSE_POOL,
-        check_specs=[AssetCheckSpec(s.name, asset=asset_key, description=s.description, blocking=s.blocking)
-                     for s in specs],
+        check_specs=[
+            AssetCheckSpec(s.name, asset=asset_key, description=s.description, blocking=s.blocking) for s in specs
+        ],
         description=f"silver.{name}: {contract.description} Typed by contract, deduplicated on "
-                    f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "
-                    f"silver.{name}_rejects with a reason code.",
-        metadata={"dagster/column_schema": column_schema(contract, extra + LINEAGE[:1] + LINEAGE[1:]),
-                  "dagster/table_name": f"silver.{name}",
-                  "business_key": ", ".join(contract.key),
-                  "pii_columns": ", ".join(contract.pii_columns) or "none"},
+        f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "
+        f"silver.{name}_rejects with a reason code.",
+        metadata={
+            "dagster/column_schema": column_schema(contract, extra + LINEAGE[:1] + LINEAGE[1:]),
+            "dagster/table_name": f"silver.{name}",
+            "business_key": ", ".join(contract.key),
+            "pii_columns": ", ".join(contract.pii_columns) or "none",
+        },
     )
     def _silver(context: AssetExecutionContext, config: SilverConfig, warehouse: Warehouse):
-        month = month_of(context)
+        month = month_of(context, contract)
         label = f"{month:%Y-%m}" if month else "reference"
         with warehouse.connect(log=context.log.warning) as con:
             silver.stage(con, contract, month, deduplicate=config.deduplicate)
@@ -80,17 +84,20 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
                 yield from results
                 raise Failure(
                     description=f"silver.{name} {label}: blocking checks failed: "
-                                + "; ".join(f"{o.name} {o.metadata}" for o in blocked)
-                                + ". The partition was NOT published: readers still see the previous data.",
+                    + "; ".join(f"{o.name} {o.metadata}" for o in blocked)
+                    + ". The partition was NOT published: readers still see the previous data.",
                 )
             counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
             stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
             silver.publish(con, contract, month, stats)
             where = "_partition_month = $m" if month else "true"
             params = {"m": month} if month else {}
-            reasons = dict(con.execute(
-                f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE {where} GROUP BY 1 ORDER BY 1",
-                params).fetchall())
+            reasons = dict(
+                con.execute(
+                    f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE {where} GROUP BY 1 ORDER BY 1",
+                    params,
+                ).fetchall()
+            )
             sample = preview(con, f"SELECT * FROM silver.{name} WHERE {where}", params)
         yield MaterializeResult(
             metadata={

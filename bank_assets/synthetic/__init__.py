@@ -5,6 +5,14 @@ from bank_assets.synthetic.params import SCALES, Behaviour, DefectRates, Generat
 from bank_assets.synthetic.tables import World
 
 __all__ = [
-    "SCALES", "Behaviour", "DefectRates", "GeneratorConfig", "Scale", "World", "Written",
-    "build", "generate", "write_table",
+    "SCALES",
+    "Behaviour",
+    "DefectRates",
+    "GeneratorConfig",
+    "Scale",
+    "World",
+    "Written",
+    "build",
+    "generate",
+    "write_table",
 ]

@@ -33,7 +33,7 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     for j in range(even // 2 - 1, -1, -1):
         v, r = np.divmod(v, 100)
         pairs[:, j] = _PAIRS[r]
-    return out[:, even - width:]
+    return out[:, even - width :]
 
 
 def ids(prefix: str, nums: np.ndarray, width: int) -> pa.Array:

@@ -39,7 +39,7 @@ def run(scale: str = "large", month: str = "2024-06", repeats: int = 3, seed: in
             setup.append(t1 - t0)
             gen.append(t2 - t1)
             write.append(t3 - t2)
-    total = [a + b + c for a, b, c in zip(setup, gen, write)]
+    total = [a + b + c for a, b, c in zip(setup, gen, write, strict=True)]
     return {
         "rows": rows,
         "setup_s": statistics.median(setup),

@@ -25,18 +25,23 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bank_assets.synthetic",
-                                description="Write a deterministic synthetic bank into the landing zone.")
+    p = argparse.ArgumentParser(
+        prog="python -m bank_assets.synthetic",
+        description="Write a deterministic synthetic bank into the landing zone.",
+    )
     p.add_argument("--start", default="2024-01", help="first month, YYYY-MM (default 2024-01)")
     p.add_argument("--end", default=None, help="last month, inclusive (default: --start)")
-    p.add_argument("--scale", default="small", choices=sorted(SCALES),
-                   help="small: ~2k customers, ~50k transactions a month; large: ~1M a month")
+    p.add_argument(
+        "--scale",
+        default="small",
+        choices=sorted(SCALES),
+        help="small: ~2k customers, ~50k transactions a month; large: ~1M a month",
+    )
     p.add_argument("--customers", type=int, default=None, help="explicit customer count at 2024-01")
     p.add_argument("--merchants", type=int, default=None, help="explicit merchant count")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", type=Path, default=Path("data/landing"))
-    p.add_argument("--tables", default=None,
-                   help=f"comma-separated subset of {','.join(CONTRACTS)} (default: all)")
+    p.add_argument("--tables", default=None, help=f"comma-separated subset of {','.join(CONTRACTS)} (default: all)")
     p.add_argument("--clean", action="store_true", help="no injected defects (all rates 0)")
     p.add_argument("--defect-scale", type=float, default=1.0, help="multiply every defect rate")
     p.add_argument("--locale", default="es_MX", help="Faker locale for names and streets")
@@ -61,14 +66,18 @@ def main(argv: list[str] | None = None) -> int:
         progress.done += 1  # type: ignore[attr-defined]
         if not args.quiet:
             bad = sum(w.defects.values())
-            print(f"[{progress.done:>3}/{total}] {w.month or 'reference':<9} {w.table:<14} "  # type: ignore[attr-defined]
-                  f"{w.rows:>10,} rows ({bad:,} injected defects)  {time.perf_counter() - began:6.1f}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{progress.done:>3}/{total}] {w.month or 'reference':<9} {w.table:<14} "  # type: ignore[attr-defined]
+                f"{w.rows:>10,} rows ({bad:,} injected defects)  {time.perf_counter() - began:6.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     progress.done = 0  # type: ignore[attr-defined]
     written = generate(cfg, months, args.out, tables=tables, on_file=progress)
     rows = sum(w.rows for w in written)
     secs = time.perf_counter() - began
-    print(f"wrote {len(written)} files, {rows:,} rows to {args.out} in {secs:.1f}s "
-          f"({rows / max(secs, 1e-9):,.0f} rows/s)")
+    print(
+        f"wrote {len(written)} files, {rows:,} rows to {args.out} in {secs:.1f}s ({rows / max(secs, 1e-9):,.0f} rows/s)"
+    )
     return 0

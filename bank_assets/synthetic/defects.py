@@ -82,8 +82,9 @@ def _changed(contract: Contract, column: str, values: pa.Array, rng: np.random.G
     return pc.binary_join_element_wise(values, "-R", "")
 
 
-def inject(table: pa.Table, contract: Contract, rates: DefectRates,
-           rng: np.random.Generator) -> tuple[pa.Table, dict[str, int]]:
+def inject(
+    table: pa.Table, contract: Contract, rates: DefectRates, rng: np.random.Generator
+) -> tuple[pa.Table, dict[str, int]]:
     """Return the defective table and the count of each defect injected."""
     n = table.num_rows
     where = applicable(contract)
@@ -91,7 +92,8 @@ def inject(table: pa.Table, contract: Contract, rates: DefectRates,
     perm = rng.permutation(n)
     used = 0
     cols: dict[str, pa.Array | pa.ChunkedArray] = {
-        name: _single_chunk(table.column(name)) for name in table.column_names}
+        name: _single_chunk(table.column(name)) for name in table.column_names
+    }
     edits: dict[str, list[tuple[np.ndarray, pa.Array]]] = {}
     for defect, targets in where.items():
         rate = getattr(rates, defect)
@@ -100,7 +102,7 @@ def inject(table: pa.Table, contract: Contract, rates: DefectRates,
         counts[defect] = k
         if k == 0:
             continue
-        rows = perm[used:used + k]
+        rows = perm[used : used + k]
         used += k
         target = np.array(targets)[rng.integers(0, len(targets), k)]
         for name in np.unique(target):

@@ -50,23 +50,31 @@ def write_table(world: World, table: str, m: int | None, out: Path) -> Written:
     path = landing_file(out, table, label)
     data, clean_rows, counts = build(world, table, m)
     write_csv(data, path)
-    write_manifest(path, {
-        "table": table,
-        "month": label,
-        "seed": cfg.seed,
-        "scale": cfg.scale,
-        "locale": cfg.locale,
-        "rows": data.num_rows,
-        "clean_rows": clean_rows,
-        "defect_rates": cfg.defects.as_dict() if table in DEFECT_TABLES else {},
-        "defects": counts,
-    })
+    write_manifest(
+        path,
+        {
+            "table": table,
+            "month": label,
+            "seed": cfg.seed,
+            "scale": cfg.scale,
+            "locale": cfg.locale,
+            "rows": data.num_rows,
+            "clean_rows": clean_rows,
+            "defect_rates": cfg.defects.as_dict() if table in DEFECT_TABLES else {},
+            "defects": counts,
+        },
+    )
     return Written(table, label, path, data.num_rows, clean_rows, counts)
 
 
-def generate(cfg: GeneratorConfig, months: Iterable[int], out: Path,
-             tables: Iterable[str] | None = None, reference: bool = True,
-             on_file: Callable[[Written], None] | None = None) -> list[Written]:
+def generate(
+    cfg: GeneratorConfig,
+    months: Iterable[int],
+    out: Path,
+    tables: Iterable[str] | None = None,
+    reference: bool = True,
+    on_file: Callable[[Written], None] | None = None,
+) -> list[Written]:
     """Write the landing zone for `months` (and the reference tables) under `out`."""
     wanted = list(tables) if tables is not None else MONTHLY_TABLES
     unknown = set(wanted) - set(CONTRACTS)

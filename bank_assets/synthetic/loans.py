@@ -13,7 +13,7 @@ import numpy as np
 
 from bank_assets.contracts import SEGMENTS
 from bank_assets.synthetic.months import month_start_days
-from bank_assets.synthetic.params import EPOCH, GeneratorConfig
+from bank_assets.synthetic.params import GeneratorConfig
 from bank_assets.synthetic.population import NEVER, Snapshot, rng_for
 
 STREAM_LOANS = 21
@@ -115,16 +115,15 @@ def instalments_due(cfg: GeneratorConfig, m: int, book: list[Loans], snap: Snaps
         empty = Loans(m, *[np.zeros(0, np.int64) for _ in range(len(fields) - 1)])
         z = np.zeros(0, np.int64)
         return Instalments(empty, z, z, z, z)
-    rows = Loans(m, **{f: np.concatenate([getattr(p[0], f)[p[1]] for p in parts])
-                       for f in fields if f != "month"})
+    rows = Loans(m, **{f: np.concatenate([getattr(p[0], f)[p[1]] for p in parts]) for f in fields if f != "month"})
     inst_no = np.concatenate([np.full(len(p[1]), p[2]) for p in parts])
     orig_month = np.concatenate([np.full(len(p[1]), p[0].month) for p in parts])
-    offset = (rows.origination_day - month_start_days(orig_month))
+    offset = rows.origination_day - month_start_days(orig_month)
     first = month_start_days(np.array([m]))[0]
     due_day = first + offset
     month_end = month_start_days(np.array([m + 1]))[0] - 1
 
-    status_by_customer = dict(zip(snap.people.num.tolist(), snap.status.tolist()))
+    status_by_customer = dict(zip(snap.people.num.tolist(), snap.status.tolist(), strict=True))
     status = np.array([status_by_customer.get(c, 2) for c in rows.customer_num.tolist()], np.int64)
     defaulted = inst_no >= rows.default_no
     missed = defaulted | (status != 0)
@@ -133,7 +132,7 @@ def instalments_due(cfg: GeneratorConfig, m: int, book: list[Loans], snap: Snaps
     late_days = rng.integers(1, 40, n)
     crosses = late & (rng.random(n) < b.late_cross_month_share)
     paid_day = np.where(late, due_day + late_days, due_day - rng.integers(0, 4, n))
-    paid_day = np.where(crosses, np.maximum(paid_day, month_end + 1), paid_day)
+    paid_day = np.where(crosses, np.maximum(paid_day, month_end + 1), np.maximum(paid_day, first))
     unpaid = missed | (paid_day > month_end)
     paid_day = np.where(unpaid, -1, paid_day)
     # first unpaid instalment of a defaulted loan sets its days past due

@@ -55,7 +55,5 @@ def month_start_days(months: np.ndarray) -> np.ndarray:
     """Vectorized: month ints -> day numbers of their first day."""
     years = months // 12
     mons = months % 12
-    d = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + mons.astype(
-        "timedelta64[M]"
-    )
+    d = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + mons.astype("timedelta64[M]")
     return d.astype("datetime64[D]").astype(np.int64)

@@ -55,8 +55,14 @@ LIMA_DISTRICTS: dict[str, tuple[str, float, float]] = {
 DISTRICTS = list(LIMA_DISTRICTS)
 #: Residential weight of each district (denser districts get more customers).
 DISTRICT_WEIGHTS = np.array(
-    [3 if d in ("San Juan de Lurigancho", "Santiago de Surco", "Los Olivos", "Ate", "Comas")
-     else 2 if LIMA_DISTRICTS[d][0] in ("Lima Moderna", "Lima Norte") else 1 for d in DISTRICTS],
+    [
+        3
+        if d in ("San Juan de Lurigancho", "Santiago de Surco", "Los Olivos", "Ate", "Comas")
+        else 2
+        if LIMA_DISTRICTS[d][0] in ("Lima Moderna", "Lima Norte")
+        else 1
+        for d in DISTRICTS
+    ],
     dtype=float,
 )
 DISTRICT_WEIGHTS /= DISTRICT_WEIGHTS.sum()

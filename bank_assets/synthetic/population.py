@@ -45,7 +45,7 @@ def cohort_size(cfg: GeneratorConfig, cohort: int) -> int:
     prev = target_customers(cfg, m - 1)
     growth = target_customers(cfg, m) - prev
     replacement = cfg.behaviour.dormancy_hazard * prev
-    return int(round(growth + replacement))
+    return round(growth + replacement)
 
 
 @dataclass
@@ -89,8 +89,13 @@ class Cohort:
         return len(self.num)
 
 
-def _draw_cohort(cfg: GeneratorConfig, cohort: int, n_branches_by_district: np.ndarray,
-                 branch_offset_by_district: np.ndarray, pool_sizes: tuple[int, int, int]) -> Cohort:
+def _draw_cohort(
+    cfg: GeneratorConfig,
+    cohort: int,
+    n_branches_by_district: np.ndarray,
+    branch_offset_by_district: np.ndarray,
+    pool_sizes: tuple[int, int, int],
+) -> Cohort:
     from bank_assets.synthetic.pools import DISTRICT_WEIGHTS, EMAIL_DOMAINS
 
     b = cfg.behaviour
@@ -103,8 +108,7 @@ def _draw_cohort(cfg: GeneratorConfig, cohort: int, n_branches_by_district: np.n
         m = EPOCH + cohort - 1
         lo, hi = month_start_days(np.array([m, m + 1]))
         signup_day = np.sort(rng.integers(lo, hi, n))
-    signup_month = (signup_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-                    + 1970 * 12)
+    signup_month = signup_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
     life_start = np.maximum(signup_month, EPOCH)
     dormant_month = life_start + rng.geometric(b.dormancy_hazard, n)
     lo_c, hi_c = b.months_dormant_before_close
@@ -163,8 +167,11 @@ def _draw_cohort(cfg: GeneratorConfig, cohort: int, n_branches_by_district: np.n
 
     counts = n_branches_by_district[district]
     pick = (rng.random(n) * np.maximum(counts, 1)).astype(np.int64)
-    home_branch = np.where(counts > 0, branch_offset_by_district[district] + pick,
-                           rng.integers(0, max(int(n_branches_by_district.sum()), 1), n))
+    home_branch = np.where(
+        counts > 0,
+        branch_offset_by_district[district] + pick,
+        rng.integers(0, max(int(n_branches_by_district.sum()), 1), n),
+    )
 
     return Cohort(
         num=cohort * 1_000_000 + np.arange(n, dtype=np.int64),
@@ -218,8 +225,9 @@ class Snapshot:
 _COHORT_CACHE: dict[tuple, Cohort] = {}
 
 
-def _cohort(cfg: GeneratorConfig, cohort: int, branch_index: tuple[np.ndarray, np.ndarray],
-            pool_sizes: tuple[int, int, int]) -> Cohort:
+def _cohort(
+    cfg: GeneratorConfig, cohort: int, branch_index: tuple[np.ndarray, np.ndarray], pool_sizes: tuple[int, int, int]
+) -> Cohort:
     key = (repr(cfg), cohort)
     if key not in _COHORT_CACHE:
         if len(_COHORT_CACHE) > 256:
@@ -228,8 +236,9 @@ def _cohort(cfg: GeneratorConfig, cohort: int, branch_index: tuple[np.ndarray, n
     return _COHORT_CACHE[key]
 
 
-def snapshot(cfg: GeneratorConfig, m: int, branch_index: tuple[np.ndarray, np.ndarray],
-             pool_sizes: tuple[int, int, int]) -> Snapshot:
+def snapshot(
+    cfg: GeneratorConfig, m: int, branch_index: tuple[np.ndarray, np.ndarray], pool_sizes: tuple[int, int, int]
+) -> Snapshot:
     """Customers present at the end of month m (signed up, not closed before m)."""
     if m < EPOCH:
         raise ValueError("the synthetic bank starts in 2024-01")

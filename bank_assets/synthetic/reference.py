@@ -18,8 +18,15 @@ STREAM_BRANCHES = 11
 STREAM_MERCHANTS = 12
 STREAM_FX = 13
 MCC = {
-    "RETAIL": "5311", "ENTERTAINMENT": "7832", "GROCERIES": "5411", "RESTAURANTS": "5812",
-    "TRANSPORT": "4121", "HEALTH": "5912", "TRAVEL": "4722", "EDUCATION": "8220", "OTHER": "5999",
+    "RETAIL": "5311",
+    "ENTERTAINMENT": "7832",
+    "GROCERIES": "5411",
+    "RESTAURANTS": "5812",
+    "TRANSPORT": "4121",
+    "HEALTH": "5912",
+    "TRAVEL": "4722",
+    "EDUCATION": "8220",
+    "OTHER": "5999",
 }
 FX_BASE = {"USD": 3.75, "EUR": 4.05}
 
@@ -36,15 +43,17 @@ class Branches:
         n = len(self.district)
         names = np.array(DISTRICTS, dtype=object)[self.district]
         kind = np.where(self.kind == 0, "Agencia ", "Cajero ")
-        return pa.table({
-            "branch_id": af.ids("B", np.arange(1, n + 1), 4),
-            "branch_name": af.texts(kind + names + " " + (np.arange(n) % 7 + 1).astype(str)),
-            "branch_type": af.labels(("BRANCH", "ATM"), self.kind),
-            "district": af.texts(names),
-            "zone": af.texts(np.array([LIMA_DISTRICTS[d][0] for d in DISTRICTS], object)[self.district]),
-            "latitude": af.decimals(self.lat_units, 6),
-            "longitude": af.decimals(self.lon_units, 6),
-        })
+        return pa.table(
+            {
+                "branch_id": af.ids("B", np.arange(1, n + 1), 4),
+                "branch_name": af.texts(kind + names + " " + (np.arange(n) % 7 + 1).astype(str)),
+                "branch_type": af.labels(("BRANCH", "ATM"), self.kind),
+                "district": af.texts(names),
+                "zone": af.texts(np.array([LIMA_DISTRICTS[d][0] for d in DISTRICTS], object)[self.district]),
+                "latitude": af.decimals(self.lat_units, 6),
+                "longitude": af.decimals(self.lon_units, 6),
+            }
+        )
 
 
 @lru_cache(maxsize=8)
@@ -75,18 +84,19 @@ class Merchants:
 
     def table(self) -> pa.Table:
         n = len(self.category)
-        return pa.table({
-            "merchant_id": af.ids("M", np.arange(1, n + 1), 6),
-            "merchant_name": af.texts(self.name),
-            "category": af.labels(SPEND_CATEGORIES, self.category),
-            "mcc": af.labels([MCC[c] for c in SPEND_CATEGORIES], self.category),
-            "district": af.labels(DISTRICTS, self.district),
-        })
+        return pa.table(
+            {
+                "merchant_id": af.ids("M", np.arange(1, n + 1), 6),
+                "merchant_name": af.texts(self.name),
+                "category": af.labels(SPEND_CATEGORIES, self.category),
+                "mcc": af.labels([MCC[c] for c in SPEND_CATEGORIES], self.category),
+                "district": af.labels(DISTRICTS, self.district),
+            }
+        )
 
 
 def merchants(cfg: GeneratorConfig) -> Merchants:
-    return _merchants(cfg.seed, cfg.scale, cfg.locale, tuple(
-        cfg.behaviour.spend_mix[c][0] for c in SPEND_CATEGORIES))
+    return _merchants(cfg.seed, cfg.scale, cfg.locale, tuple(cfg.behaviour.spend_mix[c][0] for c in SPEND_CATEGORIES))
 
 
 @lru_cache(maxsize=8)
@@ -116,8 +126,10 @@ def fx_rates(cfg: GeneratorConfig, m: int) -> pa.Table:
         level = base * (1 + 0.03 * np.sin(m / 5.0)) * (1 + rng.normal(0, 0.01))
         rows.append(level * np.exp(np.cumsum(rng.normal(0, 0.002, n_days))))
     rate_units = np.round(np.concatenate(rows) * 1e6).astype(np.int64)
-    return pa.table({
-        "rate_date": af.dates(day),
-        "currency": af.labels(("PEN", "USD", "EUR"), cur),
-        "rate_to_pen": af.decimals(rate_units, 6),
-    })
+    return pa.table(
+        {
+            "rate_date": af.dates(day),
+            "currency": af.labels(("PEN", "USD", "EUR"), cur),
+            "rate_to_pen": af.decimals(rate_units, 6),
+        }
+    )

@@ -84,24 +84,28 @@ class World:
         segment = np.where(m >= p.upgrade_month, SEGMENTS.index("AFFLUENT"), p.segment)
         last_day = month_start_days(np.array([m + 1]))[0] - 1
         phone = pa.compute.binary_join_element_wise("+51 ", af.ints(p.phone), "")
-        return pa.table({
-            "customer_id": af.ids("C", p.num, 10),
-            "first_name": af.texts(first),
-            "last_name": af.texts(last),
-            "email": af.texts(emails),
-            "national_id": af.ints(p.national_id),
-            "phone": phone,
-            "birth_date": af.dates(p.birth_day),
-            "street": af.texts(pools.streets[p.street] + " " + p.street_no.astype(str).astype(object)),
-            "district": af.labels(DISTRICTS, district),
-            "city": af.texts(np.where(zone == "Callao", "Callao", "Lima")),
-            "segment": af.labels(SEGMENTS, segment),
-            "income_band": af.labels(INCOME_BANDS, np.searchsorted(INCOME_BAND_EDGES, p.income_cents, side="right")),
-            "employment_status": af.labels(EMPLOYMENTS, p.employment),
-            "signup_date": af.dates(p.signup_day),
-            "status": af.labels(CUSTOMER_STATUSES, s.status),
-            "snapshot_date": af.dates(np.full(len(p.num), last_day)),
-        })
+        return pa.table(
+            {
+                "customer_id": af.ids("C", p.num, 10),
+                "first_name": af.texts(first),
+                "last_name": af.texts(last),
+                "email": af.texts(emails),
+                "national_id": af.ints(p.national_id),
+                "phone": phone,
+                "birth_date": af.dates(p.birth_day),
+                "street": af.texts(pools.streets[p.street] + " " + p.street_no.astype(str).astype(object)),
+                "district": af.labels(DISTRICTS, district),
+                "city": af.texts(np.where(zone == "Callao", "Callao", "Lima")),
+                "segment": af.labels(SEGMENTS, segment),
+                "income_band": af.labels(
+                    INCOME_BANDS, np.searchsorted(INCOME_BAND_EDGES, p.income_cents, side="right")
+                ),
+                "employment_status": af.labels(EMPLOYMENTS, p.employment),
+                "signup_date": af.dates(p.signup_day),
+                "status": af.labels(CUSTOMER_STATUSES, s.status),
+                "snapshot_date": af.dates(np.full(len(p.num), last_day)),
+            }
+        )
 
     def accounts(self, m: int) -> pa.Table:
         s = self.snapshot(m)
@@ -120,50 +124,57 @@ class World:
         limit = np.where((slot == 2) & (m >= p.limit_increase_month[who]), limit * 3 // 2, limit)
         usd = (slot == 1) & p.savings_usd[who]
         close_day = month_start_days(np.array([m]))[0] + p.close_day[who]
-        return pa.table({
-            "account_id": af.ids("A", p.num[who] * 10 + slot, 11),
-            "customer_id": af.ids("C", p.num[who], 10),
-            "branch_id": af.ids("B", p.home_branch[who] + 1, 4),
-            "product": af.labels(ACCOUNT_PRODUCTS, slot),
-            "currency": af.labels(("PEN", "USD"), usd.astype(np.int64)),
-            "opened_date": af.dates(p.slot_open_day[who, slot]),
-            "closed_date": af.dates(close_day, valid=closed),
-            "credit_limit": af.decimals(limit, 2),
-            "balance": af.decimals(np.round(level * 100).astype(np.int64), 2),
-            "status": af.labels(CUSTOMER_STATUSES, s.status[who]),
-            "snapshot_date": af.dates(np.full(n, next_month - 1)),
-        })
+        return pa.table(
+            {
+                "account_id": af.ids("A", p.num[who] * 10 + slot, 11),
+                "customer_id": af.ids("C", p.num[who], 10),
+                "branch_id": af.ids("B", p.home_branch[who] + 1, 4),
+                "product": af.labels(ACCOUNT_PRODUCTS, slot),
+                "currency": af.labels(("PEN", "USD"), usd.astype(np.int64)),
+                "opened_date": af.dates(p.slot_open_day[who, slot]),
+                "closed_date": af.dates(close_day, valid=closed),
+                "credit_limit": af.decimals(limit, 2),
+                "balance": af.decimals(np.round(level * 100).astype(np.int64), 2),
+                "status": af.labels(CUSTOMER_STATUSES, s.status[who]),
+                "snapshot_date": af.dates(np.full(n, next_month - 1)),
+            }
+        )
 
     def loans_table(self, m: int) -> pa.Table:
         ln = self.loans(m)
-        return pa.table({
-            "loan_id": af.ids("L", ln.num, 12),
-            "customer_id": af.ids("C", ln.customer_num, 10),
-            "product": af.labels(PRODUCTS, ln.product),
-            "principal": af.decimals(ln.principal_cents, 2),
-            "currency": af.labels(("PEN", "USD"), ln.currency),
-            "annual_rate": af.decimals(ln.rate_bp, 6),
-            "term_months": af.ints(ln.term),
-            "instalment": af.decimals(ln.instalment_cents, 2),
-            "origination_date": af.dates(ln.origination_day),
-        })
+        return pa.table(
+            {
+                "loan_id": af.ids("L", ln.num, 12),
+                "customer_id": af.ids("C", ln.customer_num, 10),
+                "product": af.labels(PRODUCTS, ln.product),
+                "principal": af.decimals(ln.principal_cents, 2),
+                "currency": af.labels(("PEN", "USD"), ln.currency),
+                "annual_rate": af.decimals(ln.rate_bp, 6),
+                "term_months": af.ints(ln.term),
+                "instalment": af.decimals(ln.instalment_cents, 2),
+                "origination_date": af.dates(ln.origination_day),
+            }
+        )
 
     def loan_payments(self, m: int) -> pa.Table:
         d = self.due(m)
         ln = d.loan
         paid = d.paid_day >= 0
-        return pa.table({
-            "payment_id": pa.compute.binary_join_element_wise(
-                af.ids("P", ln.num, 12), af.ints(d.instalment_no), "-"),
-            "loan_id": af.ids("L", ln.num, 12),
-            "instalment_no": af.ints(d.instalment_no),
-            "due_date": af.dates(d.due_day),
-            "paid_date": af.dates(np.where(paid, d.paid_day, 0), valid=paid),
-            "amount_due": af.decimals(ln.instalment_cents, 2),
-            "amount_paid": af.decimals(np.where(paid, ln.instalment_cents, 0), 2),
-            "currency": af.labels(("PEN", "USD"), ln.currency),
-            "days_past_due": af.ints(d.days_past_due),
-        })
+        return pa.table(
+            {
+                "payment_id": pa.compute.binary_join_element_wise(
+                    af.ids("P", ln.num, 12), af.ints(d.instalment_no), "-"
+                ),
+                "loan_id": af.ids("L", ln.num, 12),
+                "instalment_no": af.ints(d.instalment_no),
+                "due_date": af.dates(d.due_day),
+                "paid_date": af.dates(np.where(paid, d.paid_day, 0), valid=paid),
+                "amount_due": af.decimals(ln.instalment_cents, 2),
+                "amount_paid": af.decimals(np.where(paid, ln.instalment_cents, 0), 2),
+                "currency": af.labels(("PEN", "USD"), ln.currency),
+                "days_past_due": af.ints(d.days_past_due),
+            }
+        )
 
 
-assert MAX_SLOTS == len(ACCOUNT_PRODUCTS)
+assert len(ACCOUNT_PRODUCTS) == MAX_SLOTS

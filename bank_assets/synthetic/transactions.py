@@ -23,9 +23,19 @@ class _Parts:
     def __init__(self) -> None:
         self.blocks: list[dict[str, np.ndarray]] = []
 
-    def add(self, account: np.ndarray, seconds: np.ndarray, cents: np.ndarray, *, currency: int = 0,
-            direction: str, txn_type: str, category: str | np.ndarray, channel: str | np.ndarray,
-            merchant: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        account: np.ndarray,
+        seconds: np.ndarray,
+        cents: np.ndarray,
+        *,
+        currency: int = 0,
+        direction: str,
+        txn_type: str,
+        category: str | np.ndarray,
+        channel: str | np.ndarray,
+        merchant: np.ndarray | None = None,
+    ) -> None:
         n = len(account)
         if n == 0:
             return
@@ -33,24 +43,25 @@ class _Parts:
         def code(values: tuple[str, ...], v: str | np.ndarray) -> np.ndarray:
             return np.full(n, values.index(v), np.int8) if isinstance(v, str) else v.astype(np.int8)
 
-        self.blocks.append({
-            "account": account,
-            "seconds": seconds,
-            "cents": np.maximum(cents, 1),
-            "currency": np.full(n, currency, dtype=np.int8),
-            "direction": np.full(n, 0 if direction == "CREDIT" else 1, dtype=np.int8),
-            "txn_type": code(TXN_TYPES, txn_type),
-            "category": code(CATEGORIES, category),
-            "channel": code(CHANNELS, channel),
-            "merchant": merchant if merchant is not None else np.full(n, -1),
-        })
+        self.blocks.append(
+            {
+                "account": account,
+                "seconds": seconds,
+                "cents": np.maximum(cents, 1),
+                "currency": np.full(n, currency, dtype=np.int8),
+                "direction": np.full(n, 0 if direction == "CREDIT" else 1, dtype=np.int8),
+                "txn_type": code(TXN_TYPES, txn_type),
+                "category": code(CATEGORIES, category),
+                "channel": code(CHANNELS, channel),
+                "merchant": merchant if merchant is not None else np.full(n, -1),
+            }
+        )
 
     def concat(self) -> dict[str, np.ndarray]:
         return {k: np.concatenate([b[k] for b in self.blocks]) for k in self.blocks[0]}
 
 
-def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants,
-             due: Instalments) -> pa.Table:
+def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants, due: Instalments) -> pa.Table:
     m = snap.month
     b = cfg.behaviour
     rng = rng_for(cfg, STREAM_TXN, m)
@@ -78,26 +89,60 @@ def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants,
     for kind, txn in (("EMPLOYED", "SALARY"), ("RETIRED", "PENSION")):
         who = np.flatnonzero(emp == EMPLOYMENTS.index(kind))
         amt = income[who] * rng.normal(1.0, 0.02, len(who))
-        parts.add(checking[who], when(len(who), n_days - 3), np.round(amt).astype(np.int64),
-                  direction="CREDIT", txn_type=txn, category="INCOME", channel="TRANSFER")
+        parts.add(
+            checking[who],
+            when(len(who), n_days - 3),
+            np.round(amt).astype(np.int64),
+            direction="CREDIT",
+            txn_type=txn,
+            category="INCOME",
+            channel="TRANSFER",
+        )
     se = np.flatnonzero(emp == EMPLOYMENTS.index("SELF_EMPLOYED"))
     k = rng.integers(2, 5, len(se))
     se_rows = np.repeat(se, k)
     amt = income[se_rows] / np.repeat(k, k) * rng.uniform(0.6, 1.4, len(se_rows))
-    parts.add(checking[se_rows], when(len(se_rows)), np.round(amt).astype(np.int64),
-              direction="CREDIT", txn_type="DEPOSIT", category="INCOME", channel="BRANCH")
+    parts.add(
+        checking[se_rows],
+        when(len(se_rows)),
+        np.round(amt).astype(np.int64),
+        direction="CREDIT",
+        txn_type="DEPOSIT",
+        category="INCOME",
+        channel="BRANCH",
+    )
     others = np.flatnonzero(np.isin(emp, [EMPLOYMENTS.index("STUDENT"), EMPLOYMENTS.index("UNEMPLOYED")]))
-    parts.add(checking[others], when(len(others)), np.round(income[others]).astype(np.int64),
-              direction="CREDIT", txn_type="TRANSFER_IN", category="INCOME", channel="TRANSFER")
+    parts.add(
+        checking[others],
+        when(len(others)),
+        np.round(income[others]).astype(np.int64),
+        direction="CREDIT",
+        txn_type="TRANSFER_IN",
+        category="INCOME",
+        channel="TRANSFER",
+    )
     n_in = rng.poisson(b.transfer_in_rate, len(act))
     rows = np.repeat(np.arange(len(act)), n_in)
-    parts.add(checking[rows], when(len(rows)),
-              np.round(rng.gamma(2.0, b.transfer_in_mean * 50, len(rows))).astype(np.int64),
-              direction="CREDIT", txn_type="TRANSFER_IN", category="TRANSFER", channel="TRANSFER")
+    parts.add(
+        checking[rows],
+        when(len(rows)),
+        np.round(rng.gamma(2.0, b.transfer_in_mean * 50, len(rows))).astype(np.int64),
+        direction="CREDIT",
+        txn_type="TRANSFER_IN",
+        category="TRANSFER",
+        channel="TRANSFER",
+    )
     usd = np.flatnonzero(p.savings_usd[act] & (p.slot_open_day[act, 1] < month_end_day))
-    parts.add(p.num[act][usd] * 10 + 1, when(len(usd)),
-              np.round(rng.gamma(2.0, 6_000, len(usd))).astype(np.int64), currency=1,
-              direction="CREDIT", txn_type="DEPOSIT", category="TRANSFER", channel="BRANCH")
+    parts.add(
+        p.num[act][usd] * 10 + 1,
+        when(len(usd)),
+        np.round(rng.gamma(2.0, 6_000, len(usd))).astype(np.int64),
+        currency=1,
+        direction="CREDIT",
+        txn_type="DEPOSIT",
+        category="TRANSFER",
+        channel="BRANCH",
+    )
 
     # fixed monthly payments: utilities and auto-debits, same amount every month
     for matrix, txn, cat, spread in (
@@ -106,16 +151,29 @@ def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants,
     ):
         who, slot = np.nonzero(matrix)
         amt = matrix[who, slot] * rng.uniform(1 - spread, 1 + spread, len(who))
-        parts.add(checking[who], t0 + (4 + slot * 5) * DAY + rng.integers(0, DAY, len(who)),
-                  np.round(amt).astype(np.int64), direction="DEBIT", txn_type=txn, category=cat,
-                  channel="AUTO_DEBIT")
+        parts.add(
+            checking[who],
+            t0 + (4 + slot * 5) * DAY + rng.integers(0, DAY, len(who)),
+            np.round(amt).astype(np.int64),
+            direction="DEBIT",
+            txn_type=txn,
+            category=cat,
+            channel="AUTO_DEBIT",
+        )
 
     # loan instalments paid this month
     paid = np.flatnonzero(due.paid_day >= 0)
     cur = due.loan.currency[paid]
-    parts.add(due.loan.customer_num[paid] * 10, due.paid_day[paid] * DAY + 9 * 3600,
-              due.loan.instalment_cents[paid], currency=0,
-              direction="DEBIT", txn_type="LOAN_PAYMENT", category="LOAN", channel="AUTO_DEBIT")
+    parts.add(
+        due.loan.customer_num[paid] * 10,
+        due.paid_day[paid] * DAY + 9 * 3600,
+        due.loan.instalment_cents[paid],
+        currency=0,
+        direction="DEBIT",
+        txn_type="LOAN_PAYMENT",
+        category="LOAN",
+        channel="AUTO_DEBIT",
+    )
     if cur.any():  # USD loans are paid in USD
         parts.blocks[-1]["currency"] = cur
 
@@ -136,24 +194,47 @@ def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants,
     merchant = offsets[cat] + (rng.random(n) * counts[cat]).astype(np.int64)
     on_card = has_card[who] & (rng.random(n) < b.card_share_of_purchases)
     channel = np.where(rng.random(n) < 0.75, CHANNELS.index("POS"), CHANNELS.index("ONLINE"))
-    parts.add(np.where(on_card, card[who], checking[who]), when(n), np.round(amount * 100).astype(np.int64),
-              direction="DEBIT", txn_type="PURCHASE",
-              category=np.array([CATEGORIES.index(c) for c in SPEND_CATEGORIES])[cat],
-              channel=channel, merchant=merchant)
+    parts.add(
+        np.where(on_card, card[who], checking[who]),
+        when(n),
+        np.round(amount * 100).astype(np.int64),
+        direction="DEBIT",
+        txn_type="PURCHASE",
+        category=np.array([CATEGORIES.index(c) for c in SPEND_CATEGORIES])[cat],
+        channel=channel,
+        merchant=merchant,
+    )
 
     # cash and transfers out
     takers = np.flatnonzero(rng.random(len(act)) < b.withdrawal_share)
     k = rng.integers(1, 4, len(takers))
     rows = np.repeat(takers, k)
-    steps = rng.integers(1, 8, len(rows)) * 50 * np.sqrt(np.array(
-        [b.segment_ticket_factor[s] for s in SEGMENTS])[seg[rows]])
-    parts.add(checking[rows], when(len(rows)), np.round(steps / 10).astype(np.int64) * 1000,
-              direction="DEBIT", txn_type="WITHDRAWAL", category="CASH", channel="ATM")
+    steps = (
+        rng.integers(1, 8, len(rows))
+        * 50
+        * np.sqrt(np.array([b.segment_ticket_factor[s] for s in SEGMENTS])[seg[rows]])
+    )
+    parts.add(
+        checking[rows],
+        when(len(rows)),
+        np.round(steps / 10).astype(np.int64) * 1000,
+        direction="DEBIT",
+        txn_type="WITHDRAWAL",
+        category="CASH",
+        channel="ATM",
+    )
     n_out = rng.poisson(b.transfer_out_rate, len(act))
     rows = np.repeat(np.arange(len(act)), n_out)
     mean_out = income[rows] * b.transfer_out_share_of_income / b.transfer_out_rate
-    parts.add(checking[rows], when(len(rows)), np.round(rng.gamma(2.0, mean_out / 2)).astype(np.int64),
-              direction="DEBIT", txn_type="TRANSFER_OUT", category="TRANSFER", channel="ONLINE")
+    parts.add(
+        checking[rows],
+        when(len(rows)),
+        np.round(rng.gamma(2.0, mean_out / 2)).astype(np.int64),
+        direction="DEBIT",
+        txn_type="TRANSFER_OUT",
+        category="TRANSFER",
+        channel="ONLINE",
+    )
 
     cols = parts.concat()
     order = np.argsort(cols["seconds"])  # deterministic; ties keep a fixed order
@@ -162,15 +243,17 @@ def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants,
     yyyymm = (m // 12) * 100 + m % 12 + 1
     merchant_ids = af.ids("M", cols["merchant"] + 1, 6)
     merchant_ids = pa.compute.if_else(pa.array(cols["merchant"] >= 0), merchant_ids, "")
-    return pa.table({
-        "transaction_id": af.ids(f"T{yyyymm}", seq, 8),
-        "account_id": af.ids("A", cols["account"], 11),
-        "merchant_id": merchant_ids,
-        "transaction_ts": af.timestamps(cols["seconds"]),
-        "amount": af.decimals(cols["cents"], 2),
-        "currency": af.labels(("PEN", "USD", "EUR"), cols["currency"]),
-        "direction": af.labels(("CREDIT", "DEBIT"), cols["direction"]),
-        "txn_type": af.labels(TXN_TYPES, cols["txn_type"]),
-        "category": af.labels(CATEGORIES, cols["category"]),
-        "channel": af.labels(CHANNELS, cols["channel"]),
-    })
+    return pa.table(
+        {
+            "transaction_id": af.ids(f"T{yyyymm}", seq, 8),
+            "account_id": af.ids("A", cols["account"], 11),
+            "merchant_id": merchant_ids,
+            "transaction_ts": af.timestamps(cols["seconds"]),
+            "amount": af.decimals(cols["cents"], 2),
+            "currency": af.labels(("PEN", "USD", "EUR"), cols["currency"]),
+            "direction": af.labels(("CREDIT", "DEBIT"), cols["direction"]),
+            "txn_type": af.labels(TXN_TYPES, cols["txn_type"]),
+            "category": af.labels(CATEGORIES, cols["category"]),
+            "channel": af.labels(CHANNELS, cols["channel"]),
+        }
+    )

@@ -16,7 +16,7 @@ import pyarrow.csv as pcsv
 from bank_assets.layout import manifest_file
 
 
-def write_atomic(path: Path, write) -> None:  # noqa: ANN001 - a callable taking a path
+def write_atomic(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:

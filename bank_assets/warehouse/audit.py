@@ -47,24 +47,35 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
     key = ", ".join(contract.key)
     specs = [
         CheckSpecInfo("key_unique", f"Business key ({key}) is unique in the partition.", True, "ERROR"),
-        CheckSpecInfo("required_not_null",
-                      "Required columns are never null: " + ", ".join(c.name for c in contract.required_columns),
-                      True, "ERROR"),
-        CheckSpecInfo("reconciles_with_bronze",
-                      "Every bronze row is accounted for exactly once: bronze = silver + duplicates removed + rejects.",
-                      True, "ERROR"),
+        CheckSpecInfo(
+            "required_not_null",
+            "Required columns are never null: " + ", ".join(c.name for c in contract.required_columns),
+            True,
+            "ERROR",
+        ),
+        CheckSpecInfo(
+            "reconciles_with_bronze",
+            "Every bronze row is accounted for exactly once: bronze = silver + duplicates removed + rejects.",
+            True,
+            "ERROR",
+        ),
     ]
     for c in contract.foreign_keys:
         specs.append(CheckSpecInfo(f"fk_{c.name}", f"{c.name} resolves to {c.references}.", False, "ERROR"))
     if any(c.accepted for c in contract.columns):
         cols = ", ".join(c.name for c in contract.columns if c.accepted)
-        specs.append(CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.",
-                                   False, "ERROR"))
+        specs.append(
+            CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.", False, "ERROR")
+        )
     if contract.is_monthly:
-        specs.append(CheckSpecInfo(
-            "volume_vs_trailing",
-            f"Row count within {VOLUME_TOLERANCE:.0%} of the trailing {VOLUME_TRAILING_MONTHS}-month mean.",
-            False, "WARN"))
+        specs.append(
+            CheckSpecInfo(
+                "volume_vs_trailing",
+                f"Row count within {VOLUME_TOLERANCE:.0%} of the trailing {VOLUME_TRAILING_MONTHS}-month mean.",
+                False,
+                "WARN",
+            )
+        )
     return specs
 
 
@@ -109,46 +120,74 @@ SELECT count(*) AS bronze_rows,
   count(*) FILTER (WHERE coalesce(s.n, 0) + coalesce(r.n, 0) > 1) AS multiply_placed
 FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row = b._source_row"""
     bronze_rows, silver_rows, n_rejects, dups, multi = one(sql, _bind(sql, params))
-    orphans = one(f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS "
-                  f"(SELECT 1 FROM bronze.{contract.name} b WHERE {part} AND b._source_row = s._source_row)",
-                  _bind(part, params))[0]
+    orphans = one(
+        f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM bronze.{contract.name} b WHERE {part} AND b._source_row = s._source_row)",
+        _bind(part, params),
+    )[0]
     unaccounted = bronze_rows - silver_rows - n_rejects - dups
-    add("reconciles_with_bronze", unaccounted == 0 and multi == 0 and orphans == 0,
-        bronze_rows=bronze_rows, silver_rows=silver_rows, duplicates_removed=dups, rejects=n_rejects,
-        unaccounted=unaccounted, rows_placed_twice=multi, silver_rows_without_bronze=orphans)
+    add(
+        "reconciles_with_bronze",
+        unaccounted == 0 and multi == 0 and orphans == 0,
+        bronze_rows=bronze_rows,
+        silver_rows=silver_rows,
+        duplicates_removed=dups,
+        rejects=n_rejects,
+        unaccounted=unaccounted,
+        rows_placed_twice=multi,
+        silver_rows_without_bronze=orphans,
+    )
 
     for c in contract.foreign_keys:
         ptable, pcol = c.references.split(".")  # type: ignore[union-attr]
         scope = parent_scope(CONTRACTS[ptable])
-        sql = (f"SELECT count(*) FROM {stage} s WHERE s.{q(c.name)} IS NOT NULL AND NOT EXISTS "
-               f"(SELECT 1 FROM silver.{ptable} p WHERE {scope} AND p.{q(pcol)} = s.{q(c.name)})")
+        sql = (
+            f"SELECT count(*) FROM {stage} s WHERE s.{q(c.name)} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM silver.{ptable} p WHERE {scope} AND p.{q(pcol)} = s.{q(c.name)})"
+        )
         missing = one(sql, _bind(sql, params))[0]
         add(f"fk_{c.name}", missing == 0, unresolved=missing, parent=c.references)
 
     accepted = [c for c in contract.columns if c.accepted]
     if accepted:
         exprs = ", ".join(
-            f"count(*) FILTER (WHERE {q(c.name)} NOT IN ({', '.join(repr(v) for v in c.accepted)}))"
-            for c in accepted)
+            f"count(*) FILTER (WHERE {q(c.name)} NOT IN ({', '.join(repr(v) for v in c.accepted)}))" for c in accepted
+        )
         bad = one(f"SELECT {exprs} FROM {stage}")
         by_col = {c.name: int(n) for c, n in zip(accepted, bad, strict=True) if n}
         add("accepted_values", not by_col, violations=by_col or "none")
 
     if contract.is_monthly:
-        has_stats = one("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' "
-                        "AND table_name = '_partition_stats'")[0]
+        has_stats = one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' "
+            "AND table_name = '_partition_stats'"
+        )[0]
         trailing = []
         if has_stats:
-            trailing = [r[0] for r in con.execute(
-                "SELECT silver_rows FROM silver._partition_stats WHERE table_name = $t AND partition_month < $m "
-                "ORDER BY partition_month DESC LIMIT $k",
-                {"t": contract.name, "m": month, "k": VOLUME_TRAILING_MONTHS}).fetchall()]
+            trailing = [
+                r[0]
+                for r in con.execute(
+                    "SELECT silver_rows FROM silver._partition_stats WHERE table_name = $t AND partition_month < $m "
+                    "ORDER BY partition_month DESC LIMIT $k",
+                    {"t": contract.name, "m": month, "k": VOLUME_TRAILING_MONTHS},
+                ).fetchall()
+            ]
         mean = sum(trailing) / len(trailing) if trailing else 0.0
         if trailing and mean >= VOLUME_MIN_ROWS:
             change = (rows - mean) / mean if mean else 0.0
-            add("volume_vs_trailing", abs(change) <= VOLUME_TOLERANCE, rows=rows,
-                trailing_mean=round(mean, 1), change_pct=round(100 * change, 1), months=len(trailing))
+            add(
+                "volume_vs_trailing",
+                abs(change) <= VOLUME_TOLERANCE,
+                rows=rows,
+                trailing_mean=round(mean, 1),
+                change_pct=round(100 * change, 1),
+                months=len(trailing),
+            )
         else:
-            add("volume_vs_trailing", True, rows=rows,
-                trailing_mean=f"{len(trailing)} earlier months, mean {mean:.0f} rows: too little history to judge")
+            add(
+                "volume_vs_trailing",
+                True,
+                rows=rows,
+                trailing_mean=f"{len(trailing)} earlier months, mean {mean:.0f} rows: too little history to judge",
+            )
     return out

@@ -32,8 +32,10 @@ class LandingFileError(ValueError):
 
 def bronze_ddl(contract: Contract) -> str:
     cols = ", ".join(f'"{c}" VARCHAR' for c in contract.column_names)
-    return (f"CREATE TABLE IF NOT EXISTS bronze.{contract.name} ({cols}, _source_file VARCHAR, "
-            f"_source_row BIGINT, _ingested_at TIMESTAMP, _partition_month DATE)")
+    return (
+        f"CREATE TABLE IF NOT EXISTS bronze.{contract.name} ({cols}, _source_file VARCHAR, "
+        f"_source_row BIGINT, _ingested_at TIMESTAMP, _partition_month DATE)"
+    )
 
 
 def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
@@ -45,8 +47,9 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        return LandingFileError(path, line, "ENCODING",
-                                f"byte 0x{raw[e.start]:02x} is not UTF-8 (files must be UTF-8 encoded)")
+        return LandingFileError(
+            path, line, "ENCODING", f"byte 0x{raw[e.start]:02x} is not UTF-8 (files must be UTF-8 encoded)"
+        )
     text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     expected = contract.column_names
@@ -55,21 +58,24 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
     if len(header) == 1 and len(expected) > 1:
         for delim in (";", "\t", "|"):
             if delim in first:
-                return LandingFileError(path, 1, "DELIMITER",
-                                        f"header is split by {delim!r}; landing files use ','")
+                return LandingFileError(path, 1, "DELIMITER", f"header is split by {delim!r}; landing files use ','")
     if sorted(header) != sorted(expected):
         missing = [c for c in expected if c not in header]
         extra = [c for c in header if c not in expected]
-        return LandingFileError(path, 1, "HEADER_MISMATCH",
-                                f"missing columns {missing}, unexpected columns {extra}; "
-                                f"expected exactly {expected}")
+        return LandingFileError(
+            path,
+            1,
+            "HEADER_MISMATCH",
+            f"missing columns {missing}, unexpected columns {extra}; expected exactly {expected}",
+        )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     next(reader)
     try:
         for row in reader:
             if row and len(row) != len(header):
-                return LandingFileError(path, reader.line_num, "COLUMN_COUNT",
-                                        f"expected {len(header)} fields, found {len(row)}")
+                return LandingFileError(
+                    path, reader.line_num, "COLUMN_COUNT", f"expected {len(header)} fields, found {len(row)}"
+                )
     except csv.Error as e:
         return LandingFileError(path, reader.line_num, "MALFORMED_CSV", str(e))
     return None
@@ -79,7 +85,8 @@ def read_landing(path: Path, contract: Contract) -> pa.Table:
     """Read a landing file with every contract column as text, in contract order."""
     if not path.exists():
         raise FileNotFoundError(
-            f"landing file {path} does not exist: generate it (landing assets) or drop your export there")
+            f"landing file {path} does not exist: generate it (landing assets) or drop your export there"
+        )
     problem = None
     try:
         with path.open("rb") as f:
@@ -113,8 +120,9 @@ class BronzeLoad:
     path: str
 
 
-def load(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path,
-         partition: dt.date | None, ingested_at: dt.datetime) -> BronzeLoad:
+def load(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, partition: dt.date | None, ingested_at: dt.datetime
+) -> BronzeLoad:
     """Replace the partition (or the whole reference table) with the file's rows, atomically."""
     table = read_landing(path, contract)
     n = table.num_rows
@@ -126,8 +134,7 @@ def load(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path,
         con.execute("BEGIN TRANSACTION")
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
         con.execute(bronze_ddl(contract))
-        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}",
-                    {"part": partition} if partition else {})
+        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition} if partition else {})
         con.execute(
             f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
             {"file": str(path), "ts": ingested_at, "part": partition},

@@ -25,8 +25,9 @@ def _holder(err: Exception) -> str:
 
 
 @contextmanager
-def connect(path: str, *, read_only: bool = False, timeout_s: float = 900.0,
-            log: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: str, *, read_only: bool = False, timeout_s: float = 900.0, log: Callable[[str], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, retrying with backoff while another process holds the write lock.
 
     DuckDB allows one writing process per file. Runs are serialized by the `duckdb_warehouse`

@@ -74,8 +74,14 @@ def money_pen_columns(contract: Contract) -> list[str]:
 
 
 def silver_columns(contract: Contract) -> list[str]:
-    return [*contract.column_names, *money_pen_columns(contract), "_source_file", "_source_row",
-            "_ingested_at", "_partition_month"]
+    return [
+        *contract.column_names,
+        *money_pen_columns(contract),
+        "_source_file",
+        "_source_row",
+        "_ingested_at",
+        "_partition_month",
+    ]
 
 
 def _rules(contract: Contract) -> list[tuple[str, str, str]]:
@@ -97,14 +103,14 @@ def _rules(contract: Contract) -> list[tuple[str, str, str]]:
             rules.append((f"t.{q(c.name)} NOT IN ({values})", code, c.name))
     if contract.is_monthly and contract.event_column:
         e = q(contract.event_column)
-        rules.append((f"NOT (t.{e} >= $month AND t.{e} < $next_month)", "OUT_OF_PARTITION",
-                      contract.event_column))
+        rules.append((f"NOT (t.{e} >= $month AND t.{e} < $next_month)", "OUT_OF_PARTITION", contract.event_column))
     for i, c in enumerate(contract.foreign_keys):
         rules.append((f"t.{q(c.name)} IS NOT NULL AND fk{i}.k IS NULL", "ORPHAN_FK", c.name))
     if contract.currency_column and contract.money_columns:
         cur = q(contract.currency_column)
-        rules.append((f"t.{cur} <> '{REPORTING_CURRENCY}' AND fx.rate_to_pen IS NULL", "NO_FX_RATE",
-                      contract.currency_column))
+        rules.append(
+            (f"t.{cur} <> '{REPORTING_CURRENCY}' AND fx.rate_to_pen IS NULL", "NO_FX_RATE", contract.currency_column)
+        )
     return rules
 
 
@@ -120,8 +126,10 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     for i, c in enumerate(contract.foreign_keys):
         ptable, pcol = c.references.split(".")  # type: ignore[union-attr]
         scope = parent_scope(CONTRACTS[ptable])
-        joins.append(f"LEFT JOIN (SELECT DISTINCT {q(pcol)} AS k FROM silver.{ptable} WHERE {scope}) fk{i} "
-                     f"ON fk{i}.k = t.{q(c.name)}")
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT {q(pcol)} AS k FROM silver.{ptable} WHERE {scope}) fk{i} "
+            f"ON fk{i}.k = t.{q(c.name)}"
+        )
     fx_select = "NULL::DECIMAL(18,6) AS _fx_rate"
     if contract.currency_column and contract.money_columns:
         fx_date = q(contract.fx_date_column or contract.event_column or "")
@@ -129,8 +137,10 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
             f"LEFT JOIN silver.fx_rates fx ON fx._partition_month = $month "
             f"AND fx.rate_date = CAST(t.{fx_date} AS DATE) AND fx.currency = t.{q(contract.currency_column)}"
         )
-        fx_select = (f"CASE WHEN t.{q(contract.currency_column)} = '{REPORTING_CURRENCY}' THEN 1 "
-                     f"ELSE fx.rate_to_pen END::DECIMAL(18,6) AS _fx_rate")
+        fx_select = (
+            f"CASE WHEN t.{q(contract.currency_column)} = '{REPORTING_CURRENCY}' THEN 1 "
+            f"ELSE fx.rate_to_pen END::DECIMAL(18,6) AS _fx_rate"
+        )
     case = " ".join(f"WHEN {cond} THEN '{code}|{col}'" for cond, code, col in _rules(contract))
     typed_sql = f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
@@ -140,19 +150,23 @@ WITH t AS (
   FROM bronze.{t} WHERE {part}
 )
 SELECT t.*, {fx_select}, CASE {case} ELSE NULL END AS _reject
-FROM t {' '.join(joins)}"""
+FROM t {" ".join(joins)}"""
 
-    pen = ", ".join(
-        f"CAST(round({q(c.name)} * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
-        for c in contract.money_columns
-    ) if contract.currency_column else ""
+    pen = (
+        ", ".join(
+            f"CAST(round({q(c.name)} * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
+            for c in contract.money_columns
+        )
+        if contract.currency_column
+        else ""
+    )
     key = ", ".join(q(k) for k in contract.key)
     dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1" if deduplicate else ""
     part_value = "$month::DATE" if contract.is_monthly else "NULL::DATE"
     cols = ", ".join(q(c) for c in contract.column_names)
     stage = f"""
 CREATE OR REPLACE TEMP TABLE {stage_table(contract)} AS
-SELECT {cols}{', ' + pen if pen else ''}, _source_file, _source_row, _ingested_at, {part_value} AS _partition_month
+SELECT {cols}{", " + pen if pen else ""}, _source_file, _source_row, _ingested_at, {part_value} AS _partition_month
 FROM _typed WHERE _reject IS NULL
 {dedupe}
 ORDER BY _source_row"""
@@ -181,20 +195,27 @@ def _bind(sql: str, params: dict[str, dt.date]) -> dict[str, dt.date]:
 def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None) -> None:
     """Fail early, with a clear message, if a parent the rules need has no data for the month."""
     params = month_params(contract, month)
-    needed = [(c.references.split(".")[0], parent_scope(CONTRACTS[c.references.split(".")[0]]))
-              for c in contract.foreign_keys if c.references]
+    needed = [
+        (c.references.split(".")[0], parent_scope(CONTRACTS[c.references.split(".")[0]]))
+        for c in contract.foreign_keys
+        if c.references
+    ]
     if contract.currency_column and contract.money_columns:
         needed.append(("fx_rates", "_partition_month = $month"))
     for parent, scope in needed:
         exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' AND table_name = ?",
-            [parent]).fetchone()[0]
-        n = con.execute(f"SELECT count(*) FROM silver.{parent} WHERE {scope}", _bind(scope, params)
-                        ).fetchone()[0] if exists else 0
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' AND table_name = ?", [parent]
+        ).fetchone()[0]
+        n = (
+            con.execute(f"SELECT count(*) FROM silver.{parent} WHERE {scope}", _bind(scope, params)).fetchone()[0]
+            if exists
+            else 0
+        )
         if n == 0:
             when = f" for {month:%Y-%m}" if month and CONTRACTS[parent].is_monthly else ""
             raise MissingParentError(
-                f"silver.{contract.name} needs silver.{parent}{when}, which is empty: materialize it first")
+                f"silver.{contract.name} needs silver.{parent}{when}, which is empty: materialize it first"
+            )
 
 
 @dataclass(frozen=True)
@@ -204,8 +225,9 @@ class StageCounts:
     rejects: int
 
 
-def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None,
-          deduplicate: bool = True) -> StageCounts:
+def stage(
+    con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None, deduplicate: bool = True
+) -> StageCounts:
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
     require_parents(con, contract, month)
@@ -216,12 +238,14 @@ def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | N
     count = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     part = "_partition_month = $month" if contract.is_monthly else "true"
     bronze = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {part}", _bind(part, params)).fetchone()[0]
-    return StageCounts(bronze, count(f"SELECT count(*) FROM {stage_table(contract)}"),
-                       count(f"SELECT count(*) FROM {rejects_stage_table(contract)}"))
+    return StageCounts(
+        bronze,
+        count(f"SELECT count(*) FROM {stage_table(contract)}"),
+        count(f"SELECT count(*) FROM {rejects_stage_table(contract)}"),
+    )
 
 
-def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None,
-            stats: dict[str, int]) -> None:
+def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None, stats: dict[str, int]) -> None:
     """Swap the staged partition in: delete + insert for data, rejects and stats, one transaction."""
     t = contract.name
     where = "_partition_month = $month" if contract.is_monthly else "true"
@@ -235,11 +259,21 @@ def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date |
         con.execute("""CREATE TABLE IF NOT EXISTS silver._partition_stats (
             table_name VARCHAR, partition_month DATE, bronze_rows BIGINT, silver_rows BIGINT,
             duplicates_removed BIGINT, rejects BIGINT)""")
-        con.execute("DELETE FROM silver._partition_stats WHERE table_name = $t AND partition_month IS NOT DISTINCT FROM $m",
-                    {"t": t, "m": month})
-        con.execute("INSERT INTO silver._partition_stats VALUES ($t, $m, $b, $s, $d, $r)",
-                    {"t": t, "m": month, "b": stats["bronze_rows"], "s": stats["silver_rows"],
-                     "d": stats["duplicates_removed"], "r": stats["rejects"]})
+        con.execute(
+            "DELETE FROM silver._partition_stats WHERE table_name = $t AND partition_month IS NOT DISTINCT FROM $m",
+            {"t": t, "m": month},
+        )
+        con.execute(
+            "INSERT INTO silver._partition_stats VALUES ($t, $m, $b, $s, $d, $r)",
+            {
+                "t": t,
+                "m": month,
+                "b": stats["bronze_rows"],
+                "s": stats["silver_rows"],
+                "d": stats["duplicates_removed"],
+                "r": stats["rejects"],
+            },
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -1,0 +1,51 @@
+"""Shared fixtures: small landing zones generated once per session, in temporary folders."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bank_assets.synthetic import DefectRates, GeneratorConfig, Scale, generate
+from bank_assets.synthetic.months import month_range, parse_month
+
+TINY = Scale.named("tiny")
+SMALL = Scale.named("small")
+
+
+def months(start: str, end: str) -> list[int]:
+    return month_range(parse_month(start), parse_month(end))
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def clean_landing(tmp_path_factory) -> Path:
+    """Small scale, no defects, 2024-01..2024-03."""
+    out = tmp_path_factory.mktemp("clean_landing")
+    generate(GeneratorConfig(seed=7, scale=SMALL, defects=DefectRates.clean()), months("2024-01", "2024-03"), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def dirty_landing(tmp_path_factory) -> Path:
+    """Small scale with the demo's default defect rates, 2024-01..2024-02."""
+    out = tmp_path_factory.mktemp("dirty_landing")
+    generate(GeneratorConfig(seed=7, scale=SMALL), months("2024-01", "2024-02"), out)
+    return out
+
+
+def csv_view(con: duckdb.DuckDBPyConnection, root: Path, table: str) -> None:
+    """A view over all months of a landing table, every column text, plus the month folder."""
+    pattern = root / table / "*" / f"{table}.csv"
+    con.execute(f"""CREATE OR REPLACE VIEW {table} AS
+        SELECT *, regexp_extract(filename, '/(\\d{{4}}-\\d{{2}})/', 1) AS _month
+        FROM read_csv('{pattern}', all_varchar=true, filename=true)""")

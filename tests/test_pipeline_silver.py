@@ -1,0 +1,185 @@
+"""The real graph, landing -> bronze -> silver, on small data in a temporary warehouse."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, AssetSelection, DagsterInstance, instance_for_test
+
+from bank_assets.contracts import CONTRACTS
+from bank_assets.layout import landing_file, manifest_file
+
+from .pipeline import checksum, query, resources, run
+
+MONTHS = ("2024-01", "2024-02")
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with instance_for_test() as inst:
+        yield inst
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory, instance: DagsterInstance) -> dict:
+    res = resources(tmp_path_factory.mktemp("dirty"), defect_scale=3.0)
+    for m in MONTHS:
+        result = run(res, m, instance)
+        assert result.success, m
+    return res
+
+
+def landing_rows(res: dict, table: str, month: str | None) -> int:
+    path = landing_file(Path(res["landing"].resolved_root), table, month)
+    with path.open(encoding="utf-8", newline="") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def test_every_landing_row_is_accounted_for(dirty):
+    for table, c in CONTRACTS.items():
+        for month in MONTHS if c.is_monthly else (None,):
+            where = "_partition_month = $m::DATE" if month else "true"
+            p = {"m": f"{month}-01"} if month else {}
+            bronze = query(dirty, f"SELECT count(*) FROM bronze.{table} WHERE {where}", p)[0][0]
+            silver = query(dirty, f"SELECT count(*) FROM silver.{table} WHERE {where}", p)[0][0]
+            rejects = query(dirty, f"SELECT count(*) FROM silver.{table}_rejects WHERE {where}", p)[0][0]
+            dups = query(
+                dirty,
+                "SELECT duplicates_removed FROM silver._partition_stats WHERE table_name = $t "
+                "AND partition_month IS NOT DISTINCT FROM $m::DATE",
+                {"t": table, "m": p.get("m")},
+            )[0][0]
+            assert bronze == landing_rows(dirty, table, month), (table, month)
+            assert bronze == silver + dups + rejects, (table, month)
+
+
+def test_duplicates_and_rejects_match_the_manifest(dirty):
+    """customers have no parents, so every injected defect maps to exactly one silver outcome."""
+    path = landing_file(Path(dirty["landing"].resolved_root), "customers", "2024-02")
+    defects = json.loads(manifest_file(path).read_text())["defects"]
+    dups, rejects = query(
+        dirty,
+        "SELECT duplicates_removed, rejects FROM silver._partition_stats "
+        "WHERE table_name = 'customers' AND partition_month = '2024-02-01'",
+    )[0]
+    assert dups == defects["duplicate_exact"] + defects["resent_changed"] > 0
+    assert rejects == defects["null_required"] + defects["malformed_date"] > 0
+    # whitespace/case defects are repaired, not rejected
+    assert (
+        query(
+            dirty,
+            "SELECT count(*) FROM silver.customers WHERE email <> lower(trim(email)) "
+            "OR segment <> upper(trim(segment))",
+        )[0][0]
+        == 0
+    )
+
+
+def test_re_sent_rows_keep_the_last_version(dirty):
+    rows = query(
+        dirty,
+        """SELECT b.transaction_id, max(b._source_row) FROM bronze.transactions b
+        WHERE b._partition_month = '2024-01-01' AND b.transaction_id <> '' GROUP BY 1 HAVING count(*) > 1""",
+    )
+    assert rows
+    kept = dict(
+        query(
+            dirty, "SELECT transaction_id, _source_row FROM silver.transactions WHERE _partition_month = '2024-01-01'"
+        )
+    )
+    survivors = [(tid, last) for tid, last in rows if tid in kept]
+    assert survivors and all(kept[tid] == last for tid, last in survivors)
+
+
+def test_materialization_reports_the_four_counts(dirty, instance):
+    event = instance.get_latest_materialization_event(AssetKey(["silver", "transactions"]))
+    meta = event.asset_materialization.metadata
+    counts = {k: meta[k].value for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
+    assert counts["bronze_rows"] == counts["silver_rows"] + counts["duplicates_removed"] + counts["rejects"]
+    assert counts["rejects"] > 0 and counts["duplicates_removed"] > 0
+
+
+def test_money_is_decimal_and_converted_to_pen(dirty):
+    types = dict(
+        query(
+            dirty,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'silver' AND table_name = 'transactions'",
+        )
+    )
+    assert types["amount"] == types["amount_pen"] == "DECIMAL(18,2)"
+    usd = query(
+        dirty,
+        """SELECT count(*), count(*) FILTER (WHERE t.amount_pen = round(t.amount * f.rate_to_pen, 2))
+        FROM silver.transactions t JOIN silver.fx_rates f ON f.rate_date = t.transaction_ts::DATE
+        AND f.currency = t.currency WHERE t.currency = 'USD'""",
+    )[0]
+    assert usd[0] > 0 and usd[0] == usd[1]
+    assert (
+        query(dirty, "SELECT count(*) FROM silver.transactions WHERE currency = 'PEN' AND amount_pen <> amount")[0][0]
+        == 0
+    )
+
+
+def test_rematerializing_a_partition_changes_nothing(dirty, instance):
+    before = {
+        (layer, t): checksum(dirty, layer, t, "2024-01")
+        for layer in ("bronze", "silver")
+        for t, c in CONTRACTS.items()
+        if c.is_monthly
+    }
+    assert run(dirty, "2024-01", instance).success
+    after = {k: checksum(dirty, k[0], k[1], "2024-01") for k in before}
+    assert after == before
+
+
+def test_blocking_check_keeps_bad_partition_invisible(dirty, instance):
+    """With deduplication off, re-sent accounts make key_unique fail: nothing is published."""
+    accounts_before = checksum(dirty, "silver", "accounts", "2024-02")
+    transactions_before = checksum(dirty, "silver", "transactions", "2024-02")
+    selection = AssetSelection.assets(AssetKey(["silver", "accounts"])).downstream()
+    result = run(
+        dirty,
+        "2024-02",
+        instance,
+        selection=selection,
+        run_config={"ops": {"silver__accounts": {"config": {"deduplicate": False}}}},
+    )
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert {e.check_name for e in failed} == {"key_unique"}
+    assert failed[0].metadata["duplicate_keys"].value > 0
+    assert checksum(dirty, "silver", "accounts", "2024-02") == accounts_before
+    assert checksum(dirty, "silver", "transactions", "2024-02") == transactions_before
+    ran = {e.step_key for e in result.get_step_success_events()}
+    assert "silver__transactions" not in ran
+
+
+def test_malformed_landing_file_fails_clearly(dirty, instance, tmp_path):
+    files_mode = {**dirty, "landing": dirty["landing"].model_copy(update={"mode": "files"})}
+    path = landing_file(Path(dirty["landing"].resolved_root), "transactions", "2024-02")
+    before = checksum(dirty, "bronze", "transactions", "2024-02")
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original.replace(b'"amount"', b'"importe"', 1))
+        result = run(
+            files_mode, "2024-02", instance, selection=AssetSelection.assets(AssetKey(["bronze", "transactions"]))
+        )
+        assert not result.success
+        failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+        assert str(path) in failure and "line 1: HEADER_MISMATCH" in failure
+        assert checksum(dirty, "bronze", "transactions", "2024-02") == before
+    finally:
+        path.write_bytes(original)
+
+
+def test_all_checks_pass_on_clean_data(tmp_path, instance):
+    res = resources(tmp_path, defect_scale=0.0)
+    result = run(res, "2024-01", instance)
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) >= 40 and all(e.passed for e in evaluations)
+    assert query(res, "SELECT count(*) FROM silver.transactions_rejects")[0][0] == 0
