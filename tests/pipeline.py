@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
 
+from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import all_assets
 from bank_assets.resources import LandingZone, Warehouse
@@ -18,6 +19,7 @@ def resources(root: Path, **landing) -> dict:
     return {
         "warehouse": Warehouse(path=str(root / "warehouse.duckdb")),
         "landing": LandingZone(root=str(root / "landing"), **landing),
+        "dbt": dbt_resource(),
     }
 
 
@@ -53,3 +55,21 @@ def checksum(res: dict, layer: str, table: str, month: str | None) -> tuple:
         f"SELECT count(*), sum(hash({cols})) FROM {layer}.{table} WHERE {where}",
         {"m": f"{month}-01"} if month else {},
     )[0]
+
+
+def run_months(res: dict, months: list[str], instance: DagsterInstance) -> None:
+    """Reference tables, then each month landing -> silver, as the main job does."""
+    from bank_assets.definitions import monthly_selection, reference_selection
+
+    assert materialize(all_assets, resources=res, instance=instance, selection=reference_selection).success
+    for m in months:
+        assert run(res, m, instance, selection=monthly_selection).success, m
+
+
+def run_gold(res: dict, months: list[str], instance: DagsterInstance) -> None:
+    """Gold as the main job builds it: base models, the incremental range in one run, roll-ups."""
+    from bank_assets.run import gold_steps
+
+    for selection, tags in gold_steps(months):
+        result = materialize(all_assets, resources=res, instance=instance, selection=selection, tags=tags)
+        assert result.success

@@ -1,0 +1,95 @@
+"""Schedules and sensors: the monthly close and the landing-zone sensor for real exports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from dagster import (
+    DefaultSensorStatus,
+    JobDefinition,
+    RunRequest,
+    ScheduleDefinition,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    build_schedule_from_partitioned_job,
+    sensor,
+)
+
+from bank_assets.contracts import MONTHLY_TABLES
+from bank_assets.layout import landing_file
+from bank_assets.partitions import monthly_partitions
+from bank_assets.resources import LandingZone
+
+HASH_CHUNK = 1 << 20
+
+
+def file_digest(path: Path, cache: dict[str, list]) -> str:
+    """sha256 of a file's content; re-read only when its size or mtime changed.
+
+    The decision is by content: touching a file (same bytes) never triggers a run.
+    """
+    st = path.stat()
+    key = str(path)
+    cached = cache.get(key)
+    if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+        return cached[2]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            h.update(chunk)
+    cache[key] = [st.st_size, st.st_mtime_ns, h.hexdigest()]
+    return cache[key][2]
+
+
+def month_digest(root: Path, month: str, cache: dict[str, list]) -> str | None:
+    """Hash of a month's complete set of landing files, or None while any file is missing."""
+    paths = [landing_file(root, t, month) for t in MONTHLY_TABLES]
+    if not all(p.exists() for p in paths):
+        return None
+    return hashlib.sha256("".join(file_digest(p, cache) for p in paths).encode()).hexdigest()
+
+
+def changed_months(root: Path, cursor: dict) -> tuple[list[tuple[str, str]], dict]:
+    """(partition key, digest) of every complete month whose content differs from the cursor."""
+    seen: dict[str, str] = dict(cursor.get("months", {}))
+    cache: dict[str, list] = dict(cursor.get("files", {}))
+    changed = []
+    for key in monthly_partitions.get_partition_keys():
+        digest = month_digest(root, key[:7], cache)
+        if digest and seen.get(key) != digest:
+            changed.append((key, digest))
+            seen[key] = digest
+    return changed, {"months": seen, "files": cache}
+
+
+def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
+    @sensor(
+        name="landing_zone_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Requests the monthly pipeline for every month whose landing files are new or changed "
+        "(by content hash). For real exports: set BANK_LANDING_MODE=files and turn this sensor on.",
+    )
+    def landing_zone_sensor(context: SensorEvaluationContext, landing: LandingZone):
+        if landing.mode != "files":
+            return SkipReason(
+                "landing mode is 'generate': the pipeline writes its own files (set BANK_LANDING_MODE=files)"
+            )
+        changed, cursor = changed_months(Path(landing.resolved_root), json.loads(context.cursor or "{}"))
+        context.update_cursor(json.dumps(cursor))
+        if not changed:
+            return SkipReason("no new or changed month in the landing zone")
+        return [RunRequest(run_key=f"{key}:{digest[:16]}", partition_key=key) for key, digest in changed]
+
+    return landing_zone_sensor
+
+
+def build_monthly_schedule(job: JobDefinition) -> ScheduleDefinition:
+    """On the 1st at 02:00, run the month that just closed (the last complete partition)."""
+    return build_schedule_from_partitioned_job(
+        job, name="monthly_close", hour_of_day=2, description="Materializes the previous month through gold."
+    )

@@ -1,0 +1,45 @@
+-- IQR outlier thresholds of card purchases per (month, customer segment).
+-- Population: txn_type = 'PURCHASE'; segment = the customer's segment in that month's snapshot.
+-- q1/q3 = quantile_cont(amount_pen, 0.25/0.75) (linear interpolation), threshold = q3 + 1.5 * (q3 - q1).
+-- Only groups with at least 30 purchases get a threshold.
+-- Amounts are widened to DECIMAL(18,6) first: quantile_cont on DECIMAL(18,2) would round the
+-- interpolated quartiles to cents, while with 6 decimals q1, q3 and the threshold are exact
+-- (they have at most 5 decimals), so `amount_pen > threshold` is the exact rule.
+with
+
+purchases as (
+
+    select * from {{ ref('int_transactions_enriched') }}
+    where txn_type = 'PURCHASE'
+
+),
+
+quartiles as (
+
+    select
+        transaction_month,
+        segment,
+        count(*) as n_purchases,
+        cast(quantile_cont(cast(amount_pen as decimal(18, 6)), 0.25) as decimal(18, 6)) as q1,
+        cast(quantile_cont(cast(amount_pen as decimal(18, 6)), 0.75) as decimal(18, 6)) as q3
+    from purchases
+    group by transaction_month, segment
+    having count(*) >= 30
+
+),
+
+thresholds as (
+
+    select
+        transaction_month,
+        segment,
+        n_purchases,
+        q1,
+        q3,
+        cast(q3 - q1 as decimal(18, 6)) as iqr,
+        cast(q3 + 1.5 * (q3 - q1) as decimal(18, 6)) as threshold
+    from quartiles
+
+)
+
+select * from thresholds

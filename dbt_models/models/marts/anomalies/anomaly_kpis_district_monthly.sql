@@ -1,0 +1,74 @@
+-- Anomaly KPIs per month and customer's district of residence (and its zone) in that month's snapshot.
+-- n_purchases counts every card purchase (including those of (month, segment) groups below the
+-- 30-purchase minimum, which are never anomalous); anomaly_rate = n_anomalies / n_purchases.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_month',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('report_month') }}"
+    )
+}}
+
+with
+
+purchases as (
+
+    select * from {{ ref('fct_transactions') }}
+    where {{ in_window('transaction_ts') }}
+      and txn_type = 'PURCHASE'
+
+),
+
+anomalies as (
+
+    select * from {{ ref('transaction_anomalies') }}
+    where {{ in_window('transaction_ts') }}
+
+),
+
+purchase_counts as (
+
+    select
+        transaction_month,
+        district, zone,
+        count(*) as n_purchases,
+        sum(amount_pen) as purchase_amount
+    from purchases
+    group by transaction_month, district, zone
+
+),
+
+anomaly_counts as (
+
+    select
+        transaction_month,
+        district, zone,
+        count(*) as n_anomalies,
+        sum(amount_pen) as anomalous_amount
+    from anomalies
+    group by transaction_month, district, zone
+
+),
+
+final as (
+
+    select
+        purchase_counts.transaction_month as report_month,
+        purchase_counts.district,
+        purchase_counts.zone,
+        purchase_counts.n_purchases,
+        coalesce(anomaly_counts.n_anomalies, 0) as n_anomalies,
+        {{ safe_ratio('coalesce(anomaly_counts.n_anomalies, 0)', 'purchase_counts.n_purchases') }} as anomaly_rate,
+        {{ to_money('purchase_counts.purchase_amount') }} as purchase_amount_pen,
+        {{ to_money('coalesce(anomaly_counts.anomalous_amount, 0)') }} as anomalous_amount_pen
+    from purchase_counts
+    left join anomaly_counts
+        on purchase_counts.transaction_month = anomaly_counts.transaction_month
+        and purchase_counts.district is not distinct from anomaly_counts.district
+        and purchase_counts.zone is not distinct from anomaly_counts.zone
+
+)
+
+select * from final

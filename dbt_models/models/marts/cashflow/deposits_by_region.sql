@@ -1,0 +1,38 @@
+-- Deposits per month and region of the account's home branch: CHECKING, SAVINGS and
+-- TERM_DEPOSIT accounts with a positive month-end balance, any status.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_month',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('report_month') }}"
+    )
+}}
+
+with
+
+balances as (
+
+    select * from {{ ref('fct_account_balance_monthly') }}
+    where {{ in_window('snapshot_date') }}
+      and product in ('CHECKING', 'SAVINGS', 'TERM_DEPOSIT')
+      and balance_pen > 0
+
+),
+
+final as (
+
+    select
+        snapshot_month as report_month,
+        branch_district as district,
+        branch_zone as zone,
+        count(*) as n_accounts,
+        {{ to_money('sum(balance_pen)') }} as total_balance_pen,
+        {{ to_money('avg(balance_pen)') }} as avg_balance_pen
+    from balances
+    group by snapshot_month, branch_district, branch_zone
+
+)
+
+select * from final

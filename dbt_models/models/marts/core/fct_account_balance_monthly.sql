@@ -1,0 +1,81 @@
+-- Periodic snapshot fact: one row per account per month-end snapshot, with the balance and
+-- limit in PEN and the home branch's district and zone. Incremental by snapshot_month over the
+-- window on snapshot_date.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_month',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('snapshot_month') }}"
+    )
+}}
+
+with
+
+snapshots as (
+
+    select * from {{ ref('stg_silver__accounts') }}
+    where {{ in_window('snapshot_date') }}
+
+),
+
+branches as (
+
+    select branch_id, district, zone from {{ ref('stg_silver__branches') }}
+
+),
+
+customers as (
+
+    select customer_sk, customer_id, valid_from, valid_to from {{ ref('dim_customer') }}
+
+),
+
+accounts as (
+
+    select account_sk, account_id, valid_from, valid_to from {{ ref('dim_account') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        snapshots.account_id,
+        accounts.account_sk,
+        snapshots.customer_id,
+        customers.customer_sk,
+        snapshots.branch_id,
+
+        -- attributes
+        snapshots.product,
+        snapshots.currency,
+        snapshots.status,
+        branches.district as branch_district,
+        branches.zone as branch_zone,
+
+        -- numerics
+        snapshots.balance,
+        snapshots.credit_limit,
+        snapshots.balance_pen,
+        snapshots.credit_limit_pen,
+
+        -- dates
+        snapshots.snapshot_date,
+        snapshots.snapshot_month
+
+    from snapshots
+    left join branches on snapshots.branch_id = branches.branch_id
+    left join customers
+        on snapshots.customer_id = customers.customer_id
+        and snapshots.snapshot_month >= customers.valid_from
+        and snapshots.snapshot_month < coalesce(customers.valid_to, date '9999-12-31')
+    left join accounts
+        on snapshots.account_id = accounts.account_id
+        and snapshots.snapshot_month >= accounts.valid_from
+        and snapshots.snapshot_month < coalesce(accounts.valid_to, date '9999-12-31')
+
+)
+
+select * from final

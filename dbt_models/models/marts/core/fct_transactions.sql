@@ -1,0 +1,81 @@
+-- Transaction fact, one row per posted transaction. Incremental by month: a run (re)builds the
+-- months of the window [min_date, max_date) on transaction_ts and replaces them whole
+-- (delete+insert on transaction_month, plus the delete_window pre-hook).
+-- Segment, district and zone are the customer's in the transaction's month; customer_sk and
+-- account_sk point at the dimension versions valid in that month.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='transaction_month',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('transaction_month') }}"
+    )
+}}
+
+with
+
+transactions as (
+
+    select * from {{ ref('int_transactions_enriched') }}
+    where {{ in_window('transaction_ts') }}
+
+),
+
+customers as (
+
+    select customer_sk, customer_id, valid_from, valid_to from {{ ref('dim_customer') }}
+
+),
+
+accounts as (
+
+    select account_sk, account_id, valid_from, valid_to from {{ ref('dim_account') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        transactions.transaction_id,
+        transactions.account_id,
+        accounts.account_sk,
+        transactions.customer_id,
+        customers.customer_sk,
+        transactions.merchant_id,
+
+        -- attributes
+        transactions.txn_type,
+        transactions.category,
+        transactions.direction,
+        transactions.channel,
+        transactions.currency,
+        transactions.account_product,
+        transactions.segment,
+        transactions.district,
+        transactions.zone,
+
+        -- numerics
+        transactions.amount,
+        transactions.amount_pen,
+        transactions.signed_amount_pen,
+
+        -- timestamps
+        transactions.transaction_ts,
+        transactions.transaction_date,
+        transactions.transaction_month
+
+    from transactions
+    left join customers
+        on transactions.customer_id = customers.customer_id
+        and transactions.transaction_month >= customers.valid_from
+        and transactions.transaction_month < coalesce(customers.valid_to, date '9999-12-31')
+    left join accounts
+        on transactions.account_id = accounts.account_id
+        and transactions.transaction_month >= accounts.valid_from
+        and transactions.transaction_month < coalesce(accounts.valid_to, date '9999-12-31')
+
+)
+
+select * from final

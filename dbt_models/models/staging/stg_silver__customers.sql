@@ -1,0 +1,38 @@
+-- PII stops here: names, email, phone, street and national id are dropped; only one-way hashes
+-- of the national id and of the address leave staging.
+with
+
+source as (
+
+    select * from {{ source('silver', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        customer_id,
+        {{ hash_pii('national_id') }} as national_id_hash,
+
+        -- attributes
+        segment,
+        income_band,
+        employment_status,
+        status,
+        district,
+        city,
+        {{ hash_pii("street || '|' || district") }} as address_hash,
+
+        -- dates
+        birth_date,
+        signup_date,
+        snapshot_date,
+        cast(date_trunc('month', snapshot_date) as date) as snapshot_month
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('silver', 'loan_payments') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        payment_id,
+        loan_id,
+
+        -- attributes
+        currency,
+
+        -- numerics
+        instalment_no,
+        amount_due,
+        amount_paid,
+        amount_due_pen,
+        amount_paid_pen,
+        days_past_due,
+
+        -- dates
+        due_date,
+        paid_date,
+        cast(date_trunc('month', due_date) as date) as due_month
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    select * from {{ source('silver', 'transactions') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        transaction_id,
+        account_id,
+        merchant_id,
+
+        -- attributes
+        txn_type,
+        category,
+        direction,
+        channel,
+        currency,
+
+        -- numerics (absolute amounts; the sign is in `direction`)
+        amount,
+        amount_pen,
+        case when direction = 'CREDIT' then amount_pen else -amount_pen end as signed_amount_pen,
+
+        -- timestamps
+        transaction_ts,
+        cast(transaction_ts as date) as transaction_date,
+        cast(date_trunc('month', transaction_ts) as date) as transaction_month
+
+    from source
+
+)
+
+select * from renamed
