@@ -1,13 +1,14 @@
 """Run the main job for a range of months, in-process.
 
-    python -m bank_assets.run --start 2024-01 --end 2025-12
+    python -m bank_assets.run --start 2024-01 --end 2025-12     (or --all)
 
 1. reference tables (merchants, branches), landing -> silver;
-2. each month, landing -> silver (one run per month, checks per partition);
-3. gold: base dbt models, the incremental models for the whole range as one run (one dbt
-   invocation), then the roll-ups.
+2. each month, landing -> silver (one run per month: checks per partition);
+3. gold: base dbt models, the incremental models for the whole range as ONE run (one dbt
+   invocation over the half-open window), then the roll-ups.
 
 Runs are recorded in the Dagster instance of DAGSTER_HOME, so `dagster dev` shows the history.
+Months may be given as YYYY-MM or as Dagster partition keys (YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from dagster import AssetSelection, DagsterInstance, materialize
+from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
 
 from bank_assets.definitions import (
     all_assets,
@@ -33,65 +37,106 @@ from bank_assets.synthetic.months import month_label, month_range, parse_month
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
-def parse_args(argv: list[str] | None) -> list[int]:
+@dataclass(frozen=True)
+class Step:
+    label: str  # what the step covers, e.g. "2024-03" or "gold incremental 2024-01..2024-03"
+    partition: str  # "2024-03", "2024-01..2024-03" or "" for unpartitioned assets
+    selection: AssetSelection
+    kwargs: Mapping[str, Any]
+
+
+def steps_for(months: list[str]) -> list[Step]:
+    """The main job as a list of in-process runs, in dependency order."""
+    window = f"{months[0]}..{months[-1]}"
+    tags = {RANGE_TAGS[0]: partition_key(months[0]), RANGE_TAGS[1]: partition_key(months[-1])}
+    return [
+        Step("reference tables", "", reference_selection, {}),
+        *[Step(m, m, monthly_selection, {"partition_key": partition_key(m)}) for m in months],
+        Step("gold base models", "", gold_base_selection, {}),
+        Step(f"gold incremental {window}", window, gold_incremental_selection, {"tags": tags}),
+        Step("gold roll-ups", "", gold_rollups_selection, {}),
+    ]
+
+
+def run_steps(
+    months: list[str],
+    instance: DagsterInstance,
+    resources: Mapping[str, Any],
+    run_config: dict | None = None,
+    on_result: Callable[[Step, ExecuteInProcessResult, float], None] | None = None,
+    stop_on_failure: bool = True,
+    gold: bool = True,
+) -> bool:
+    """Execute the main job's steps; returns True if every step succeeded."""
+    ok = True
+    for step in steps_for(months):
+        if not gold and step.label.startswith("gold"):
+            continue
+        t0 = time.perf_counter()
+        result = materialize(
+            all_assets,
+            instance=instance,
+            resources=resources,
+            selection=step.selection,
+            run_config=config_for(step, run_config),
+            raise_on_error=False,
+            **step.kwargs,
+        )
+        if on_result:
+            on_result(step, result, time.perf_counter() - t0)
+        ok = ok and result.success
+        if not result.success and stop_on_failure:
+            return False
+    return ok
+
+
+def config_for(step: Step, run_config: dict | None) -> dict | None:
+    """The part of a run config whose ops belong to this step's assets."""
+    if not run_config:
+        return None
+    keys = step.selection.resolve(defs.resolve_asset_graph())
+    ops = {"__".join(k.path) for k in keys}
+    return {"ops": {op: cfg for op, cfg in run_config.get("ops", {}).items() if op in ops}}
+
+
+def parse_months(start: str | None, end: str | None, everything: bool = False) -> list[str]:
     first, last = partition_range()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--start", default=first, help=f"first month, YYYY-MM or YYYY-MM-DD (default {first})")
-    p.add_argument("--end", default=None, help="last month, inclusive (default: --start)")
-    p.add_argument("--all", action="store_true", help=f"the whole configured range {first}..{last}")
-    args = p.parse_args(argv)
-    start = parse_month(first if args.all else args.start)
-    end = parse_month(last) if args.all else (parse_month(args.end) if args.end else start)
     lo, hi = parse_month(first), parse_month(last)
-    if start < lo or end > hi:
+    s = lo if everything else parse_month(start or first)
+    e = hi if everything else (parse_month(end) if end else s)
+    if s < lo or e > hi:
         raise ValueError(
-            f"{month_label(start)}..{month_label(end)} is outside the partitions {first}..{last} "
+            f"{month_label(s)}..{month_label(e)} is outside the partitions {first}..{last} "
             f"(set BANK_FIRST_MONTH / BANK_LAST_MONTH to change them)"
         )
-    return month_range(start, end)
+    return [month_label(m) for m in month_range(s, e)]
 
 
-def _materialize(instance: DagsterInstance, selection: AssetSelection, label: str, **kw) -> bool:
-    t0 = time.perf_counter()
-    result = materialize(
-        all_assets, instance=instance, resources=defs.resources, selection=selection, raise_on_error=False, **kw
-    )
+def print_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
     failed = sorted(
         {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed}
     )
     status = "ok" if result.success else "FAILED"
     note = f" (checks not passed: {', '.join(failed)})" if failed else ""
-    print(f"{label:<28} {status} in {time.perf_counter() - t0:5.1f}s{note}", flush=True)
-    return result.success
-
-
-def gold_steps(months: list[str]) -> list[tuple[AssetSelection, dict[str, str]]]:
-    """Gold in dependency order: base models, the incremental months as ONE run (one dbt
-    invocation over the whole window), then the roll-ups."""
-    tags = {RANGE_TAGS[0]: partition_key(months[0]), RANGE_TAGS[1]: partition_key(months[-1])}
-    return [(gold_base_selection, {}), (gold_incremental_selection, tags), (gold_rollups_selection, {})]
+    print(f"{step.label:<34} {status} in {seconds:5.1f}s{note}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    first, last = partition_range()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--start", default=None, help=f"first month, YYYY-MM or YYYY-MM-DD (default {first})")
+    p.add_argument("--end", default=None, help="last month, inclusive (default: --start)")
+    p.add_argument("--all", action="store_true", help=f"the whole configured range {first}..{last}")
+    args = p.parse_args(argv)
     try:
-        months = parse_args(argv)
+        months = parse_months(args.start, args.end, args.all)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    instance = DagsterInstance.get()
     began = time.perf_counter()
-    if not _materialize(instance, reference_selection, "reference tables"):
-        return 1
-    for i, m in enumerate(months, 1):
-        label = f"[{i}/{len(months)}] {month_label(m)}"
-        if not _materialize(instance, monthly_selection, label, partition_key=partition_key(month_label(m))):
-            return 1
-    for selection, tags in gold_steps([month_label(m) for m in months]):
-        label = "gold " + (f"incremental {tags[RANGE_TAGS[0]][:7]}..{tags[RANGE_TAGS[1]][:7]}" if tags else "")
-        if not _materialize(instance, selection, label.strip(), tags=tags):
-            return 1
-    print(f"done: {len(months)} months in {time.perf_counter() - began:.0f}s")
-    return 0
+    ok = run_steps(months, DagsterInstance.get(), defs.resources, on_result=print_result)
+    print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

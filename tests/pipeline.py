@@ -68,8 +68,9 @@ def run_months(res: dict, months: list[str], instance: DagsterInstance) -> None:
 
 def run_gold(res: dict, months: list[str], instance: DagsterInstance) -> None:
     """Gold as the main job builds it: base models, the incremental range in one run, roll-ups."""
-    from bank_assets.run import gold_steps
+    from bank_assets.run import steps_for
 
-    for selection, tags in gold_steps(months):
-        result = materialize(all_assets, resources=res, instance=instance, selection=selection, tags=tags)
-        assert result.success
+    for step in steps_for(months):
+        if step.label.startswith("gold"):
+            result = materialize(all_assets, resources=res, instance=instance, selection=step.selection, **step.kwargs)
+            assert result.success, step.label

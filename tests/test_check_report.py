@@ -1,0 +1,38 @@
+"""The CI asset-check report: a failing ERROR check shows as a failed row and a non-zero exit."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from bank_assets import check_report
+
+
+def test_report_flags_a_failed_blocking_check(tmp_path, capsys):
+    out = tmp_path / "reports"
+    code = check_report.main(
+        [
+            "--start",
+            "2024-01",
+            "--out",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+            "--skip-gold",
+            "--inject-duplicates",
+            "accounts",
+        ]
+    )
+    assert code == 1
+    md = (out / "asset_checks.md").read_text()
+    failed = [line for line in md.splitlines() if "**FAILED**" in line]
+    assert len(failed) == 1 and failed[0].startswith("| silver/accounts | key_unique | 2024-01 | ERROR |")
+    assert "duplicate_keys=" in failed[0]
+    suite = ET.parse(out / "asset_checks.xml").getroot()
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests")) == len(cases) > 20 and int(suite.get("failures")) == 1
+    assert [c.get("name") for c in cases if c.find("failure") is not None] == ["key_unique[2024-01]"]
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_bad_month_is_a_usage_error(tmp_path):
+    assert check_report.main(["--start", "2023-13", "--out", str(tmp_path)]) == 2

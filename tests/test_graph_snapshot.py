@@ -1,0 +1,49 @@
+"""Snapshot of the asset graph: keys, groups, partitioning and check names.
+
+Accidental drift (a renamed asset, a lost check, a table that stopped being partitioned) fails
+here. After an intended change: UPDATE_SNAPSHOTS=1 bash scripts/test.sh tests/test_graph_snapshot.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from bank_assets.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def current() -> dict:
+    graph = defs.resolve_asset_graph()
+    checks: dict[str, list[str]] = {}
+    for ck in graph.asset_check_keys:
+        checks.setdefault(ck.asset_key.to_user_string(), []).append(ck.name)
+    out = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        name = key.to_user_string()
+        out[name] = {
+            "group": node.group_name,
+            "partitioned": node.partitions_def is not None,
+            "parents": sorted(p.to_user_string() for p in node.parent_keys),
+            "checks": sorted(checks.get(name, [])),
+        }
+    return out
+
+
+def test_asset_graph_matches_snapshot():
+    now = current()
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
+    assert now == json.loads(SNAPSHOT.read_text())
+
+
+def test_layers_are_groups_and_monthly_tables_are_partitioned():
+    now = current()
+    assert {v["group"] for v in now.values()} == {"landing", "bronze", "silver", "gold"}
+    assert now["silver/transactions"]["partitioned"] and not now["silver/merchants"]["partitioned"]
+    assert now["gold/fct_transactions"]["partitioned"] and not now["gold/dim_customer"]["partitioned"]
+    assert {"key_unique", "required_not_null", "reconciles_with_bronze"} <= set(now["silver/transactions"]["checks"])
