@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    define_asset_job,
+    in_process_executor,
+)
 
 from bank_assets.assets.bronze import bronze_assets
 from bank_assets.assets.gold import dbt_resource, gold_assets, gold_base, gold_incremental, gold_rollups
@@ -50,7 +57,16 @@ defs = Definitions(
     assets=all_assets,
     jobs=[reference_job, monthly_job, gold_monthly_job, gold_job],
     schedules=[build_monthly_schedule(monthly_job)],
-    sensors=[build_landing_sensor(monthly_job)],
+    sensors=[
+        build_landing_sensor(monthly_job),
+        # runs by default (the implicit default_automation_condition_sensor starts STOPPED)
+        AutomationConditionSensorDefinition(
+            "gold_automation",
+            target=AssetSelection.assets(*gold_assets),
+            default_status=DefaultSensorStatus.RUNNING,
+            description="Keeps the dbt gold assets up to date when silver changes (AutomationCondition.eager).",
+        ),
+    ],
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=in_process_executor,
 )

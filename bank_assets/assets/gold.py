@@ -35,6 +35,12 @@ from bank_assets.settings import DBT_PROJECT_DIR
 INCREMENTAL = "config.materialized:incremental"
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 
+# dbt lives beside this interpreter; make it findable when the virtualenv is not activated
+# (DbtProject.prepare_if_dev and run workers started by `dagster dev` look it up on PATH).
+_VENV_BIN = str(Path(sys.prefix) / "bin")
+if shutil.which("dbt") is None and (Path(_VENV_BIN) / "dbt").exists():
+    os.environ["PATH"] = _VENV_BIN + os.pathsep + os.environ.get("PATH", "")
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()  # `dagster dev` re-parses; elsewhere scripts/setup.sh prepares the manifest
 
@@ -197,5 +203,4 @@ gold_assets = [gold_base, gold_incremental, gold_rollups]
 
 def dbt_resource() -> DbtCliResource:
     """dbt from this interpreter's environment (works without an activated virtualenv)."""
-    beside = Path(sys.executable).parent / "dbt"
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(beside) if beside.exists() else "dbt")
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or "dbt")
