@@ -132,8 +132,14 @@ class BankDbtTranslator(DagsterDbtTranslator):
         return {**super().get_tags(dbt_resource_props), "dagster/kind/duckdb": ""}
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        """Gold follows silver on its own: eager, for any month (not only the latest one)."""
-        return AutomationCondition.eager().without(AutomationCondition.in_latest_time_window())
+        """Gold follows silver on its own: rebuild (the changed month, for partitioned models) when
+        a parent was updated, once no parent is still running. Unlike eager(), months that were
+        never loaded (partitions run to BANK_LAST_MONTH) do not hold back the rest."""
+        return (
+            AutomationCondition.any_deps_updated()
+            & ~AutomationCondition.any_deps_in_progress()
+            & ~AutomationCondition.in_progress()
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
