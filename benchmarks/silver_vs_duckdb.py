@@ -44,21 +44,23 @@ WITH t AS (
   FROM ref_bronze)
 SELECT t.*, CASE WHEN t.currency = 'PEN' THEN 1 ELSE fx.rate_to_pen END AS rate,
   CASE
-    WHEN transaction_id IS NULL OR account_id IS NULL OR ts_raw IS NULL OR amount_raw IS NULL OR currency IS NULL
+    WHEN transaction_id IS NULL OR t.account_id IS NULL OR ts_raw IS NULL OR amount_raw IS NULL OR t.currency IS NULL
       OR direction IS NULL OR txn_type IS NULL OR category IS NULL OR channel IS NULL THEN 'NULL_REQUIRED'
-    WHEN transaction_ts IS NULL THEN 'INVALID_TIMESTAMP'
-    WHEN amount IS NULL THEN 'INVALID_NUMBER'
-    WHEN amount < 0 THEN 'NEGATIVE_AMOUNT'
-    WHEN currency NOT IN ('PEN', 'USD', 'EUR') THEN 'UNKNOWN_CURRENCY'
-    WHEN transaction_ts < DATE '{start}' OR transaction_ts >= DATE '{end}' THEN 'OUT_OF_PARTITION'
-    WHEN a.account_id IS NULL THEN 'ORPHAN_FK'
-    WHEN t.merchant_id IS NOT NULL AND m.merchant_id IS NULL THEN 'ORPHAN_FK'
+    WHEN t.transaction_ts IS NULL THEN 'INVALID_TIMESTAMP'
+    WHEN t.amount IS NULL THEN 'INVALID_NUMBER'
+    WHEN t.amount < 0 THEN 'NEGATIVE_AMOUNT'
+    WHEN t.currency NOT IN ('PEN', 'USD', 'EUR') THEN 'UNKNOWN_CURRENCY'
+    WHEN t.transaction_ts < DATE '{start}' OR t.transaction_ts >= DATE '{end}' THEN 'OUT_OF_PARTITION'
+    WHEN a.a_id IS NULL THEN 'ORPHAN_FK'
+    WHEN t.merchant_id IS NOT NULL AND m.m_id IS NULL THEN 'ORPHAN_FK'
     WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE'
   END AS reason
 FROM t
-LEFT JOIN (SELECT DISTINCT account_id FROM silver.accounts WHERE _partition_month = DATE '{start}') a USING (account_id)
-LEFT JOIN silver.merchants m ON m.merchant_id = t.merchant_id
-LEFT JOIN silver.fx_rates fx ON fx.rate_date = CAST(t.transaction_ts AS DATE) AND fx.currency = t.currency;
+LEFT JOIN (SELECT DISTINCT account_id AS a_id FROM silver.accounts WHERE _partition_month = DATE '{start}') a
+  ON a.a_id = t.account_id
+LEFT JOIN (SELECT merchant_id AS m_id FROM silver.merchants) m ON m.m_id = t.merchant_id
+LEFT JOIN (SELECT rate_date AS fx_date, currency AS fx_cur, rate_to_pen FROM silver.fx_rates) fx
+  ON fx.fx_date = CAST(t.transaction_ts AS DATE) AND fx.fx_cur = t.currency;
 CREATE OR REPLACE TABLE ref_silver AS
   SELECT transaction_id, account_id, merchant_id, transaction_ts, amount, currency, direction, txn_type, category,
     channel, CAST(round(amount * rate, 2) AS DECIMAL(18,2)) AS amount_pen, rn
@@ -81,8 +83,9 @@ def prepare(root: Path, scale: str) -> tuple[Path, Path]:
             bronze.load(con, c, landing_file(landing, t, MONTH if c.is_monthly else None), m, now)
             silver.stage(con, c, m)
             outcome = {o.name: o for o in audit.run_checks(con, c, m)}["reconciles_with_bronze"].metadata
-            silver.publish(con, c, m, {k: int(outcome[k]) for k in ("bronze_rows", "silver_rows",
-                                                                   "duplicates_removed", "rejects")})
+            silver.publish(
+                con, c, m, {k: int(outcome[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
+            )
     return landing, base
 
 
