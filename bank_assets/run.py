@@ -14,6 +14,7 @@ Months may be given as YYYY-MM or as Dagster partition keys (YYYY-MM-DD).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -90,13 +91,16 @@ def run_steps(
     return ok
 
 
-def config_for(step: Step, run_config: dict | None) -> dict | None:
-    """The part of a run config whose ops belong to this step's assets."""
-    if not run_config:
-        return None
-    keys = step.selection.resolve(defs.resolve_asset_graph())
-    ops = {"__".join(k.path) for k in keys}
-    return {"ops": {op: cfg for op, cfg in run_config.get("ops", {}).items() if op in ops}}
+def config_for(step: Step, run_config: dict | None) -> dict:
+    """The part of a run config whose ops belong to this step's assets, plus the console log
+    level (BANK_LOG_LEVEL, default WARNING: one progress line per step instead of every event)."""
+    level = os.environ.get("BANK_LOG_LEVEL", "WARNING").upper()
+    config: dict = {"loggers": {"console": {"config": {"log_level": level}}}}
+    if run_config and run_config.get("ops"):
+        keys = step.selection.resolve(defs.resolve_asset_graph())
+        ops = {"__".join(k.path) for k in keys}
+        config["ops"] = {op: cfg for op, cfg in run_config["ops"].items() if op in ops}
+    return config
 
 
 def parse_months(start: str | None, end: str | None, everything: bool = False) -> list[str]:

@@ -23,6 +23,9 @@ def resources(root: Path, **landing) -> dict:
     }
 
 
+SILVER = AssetSelection.groups("landing", "bronze", "silver")
+
+
 def run(
     res: dict,
     month: str,
@@ -30,12 +33,13 @@ def run(
     selection: AssetSelection | None = None,
     run_config: dict | None = None,
 ) -> ExecuteInProcessResult:
+    """One month landing -> silver (with the reference tables), or `selection`."""
     return materialize(
         all_assets,
         partition_key=f"{month}-01",
         resources=res,
         instance=instance,
-        selection=selection,
+        selection=selection or SILVER,
         run_config=run_config,
         raise_on_error=False,
     )

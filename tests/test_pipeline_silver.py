@@ -100,6 +100,8 @@ def test_materialization_reports_the_four_counts(dirty, instance):
     counts = {k: meta[k].value for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
     assert counts["bronze_rows"] == counts["silver_rows"] + counts["duplicates_removed"] + counts["rejects"]
     assert counts["rejects"] > 0 and counts["duplicates_removed"] > 0
+    assert meta["partition"].value == "2024-02" and "| transaction_id |" in meta["preview"].value
+    assert "2024-02-01 .. 2024-02-29" in meta["rows_per_day"].value  # the daily bar chart
 
 
 def test_money_is_decimal_and_converted_to_pen(dirty):

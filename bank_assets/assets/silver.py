@@ -6,6 +6,9 @@ silver.<table> (one transaction). A failed blocking check fails the step, so dow
 do not run and readers keep seeing the previous partition.
 """
 
+import datetime as dt
+
+import duckdb
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -32,6 +35,25 @@ class SilverConfig(Config):
     """Run config for silver assets."""
 
     deduplicate: bool = True  # False: keep re-sent rows, so the key_unique check blocks the month
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def daily_plot(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> MetadataValue | None:
+    """Rows per day of the partition as a one-line bar chart (renders anywhere in the UI)."""
+    rows = con.execute(
+        f'SELECT CAST("{contract.event_column}" AS DATE) AS d, count(*) FROM silver.{contract.name} '
+        "WHERE _partition_month = $m GROUP BY 1 ORDER BY 1",
+        {"m": month},
+    ).fetchall()
+    if len(rows) < 2:
+        return None
+    top = max(n for _, n in rows)
+    bars = "".join(BARS[min(len(BARS) - 1, n * len(BARS) // (top + 1))] for _, n in rows)
+    return MetadataValue.md(
+        f"`{bars}`  \n{rows[0][0]} .. {rows[-1][0]}: min {min(n for _, n in rows):,}, max {top:,} rows a day"
+    )
 
 
 def build_silver_asset(contract: Contract) -> AssetsDefinition:
@@ -99,6 +121,7 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
                 ).fetchall()
             )
             sample = preview(con, f"SELECT * FROM silver.{name} WHERE {where}", params)
+            plot = daily_plot(con, contract, month) if month and contract.event_column else None
         yield MaterializeResult(
             metadata={
                 "dagster/row_count": stats["silver_rows"],
@@ -106,6 +129,7 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
                 "rejects_by_reason": MetadataValue.json(reasons),
                 "partition": label,
                 "preview": sample,
+                **({"rows_per_day": plot} if plot else {}),
             },
             check_results=results,
         )
