@@ -8,7 +8,7 @@ quarantine rules, the asset checks, the Dagster column metadata and the PII mask
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 LogicalType = Literal["id", "text", "code", "email", "date", "timestamp", "money", "decimal", "int"]
@@ -94,7 +94,6 @@ class Contract:
     currency_column: str | None = None
     #: Column whose date picks the fx rate for conversion (defaults to event_column).
     fx_date_column: str | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def column_names(self) -> list[str]:

@@ -25,11 +25,3 @@ def resolve(path: str) -> str:
     """Absolute path; relative paths are taken from the project root, not the caller's cwd."""
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else (PROJECT_ROOT / p).resolve())
-
-
-def warehouse_path() -> str:
-    return resolve(env("BANK_WAREHOUSE"))
-
-
-def landing_dir() -> str:
-    return resolve(env("BANK_LANDING_DIR"))

@@ -27,14 +27,6 @@ def month_start(m: int) -> dt.date:
     return dt.date(m // 12, m % 12 + 1, 1)
 
 
-def month_end_exclusive(m: int) -> dt.date:
-    return month_start(m + 1)
-
-
-def month_last_day(m: int) -> dt.date:
-    return month_start(m + 1) - dt.timedelta(days=1)
-
-
 def days_in_month(m: int) -> int:
     return (month_start(m + 1) - month_start(m)).days
 
@@ -44,11 +36,6 @@ def month_range(start: int, end: int) -> list[int]:
     if end < start:
         raise ValueError(f"end {month_label(end)} is before start {month_label(start)}")
     return list(range(start, end + 1))
-
-
-def day_number(d: dt.date) -> int:
-    """Days since 1970-01-01 (numpy datetime64[D] as int)."""
-    return int(np.datetime64(d, "D").astype(np.int64))
 
 
 def month_start_days(months: np.ndarray) -> np.ndarray:

@@ -19,8 +19,6 @@ import pyarrow.csv as pcsv
 
 from bank_assets.contracts import Contract
 
-LINEAGE_COLUMNS = ("_source_file", "_source_row", "_ingested_at", "_partition_month")
-
 
 class LandingFileError(ValueError):
     """A landing file that cannot be loaded; the message names file, line and rule."""

@@ -18,20 +18,6 @@ import duckdb
 
 from bank_assets.contracts import CONTRACTS, CURRENCIES, REPORTING_CURRENCY, Column, Contract
 
-#: Rule codes written to silver.<table>_rejects.reason_code, in the order they are tested.
-REASON_CODES = (
-    "NULL_REQUIRED",
-    "INVALID_DATE",
-    "INVALID_TIMESTAMP",
-    "INVALID_NUMBER",
-    "NEGATIVE_AMOUNT",
-    "UNKNOWN_CURRENCY",
-    "NOT_ACCEPTED",
-    "OUT_OF_PARTITION",
-    "ORPHAN_FK",
-    "NO_FX_RATE",
-)
-
 
 class MissingParentError(RuntimeError):
     """A parent table needed to resolve foreign keys or fx rates has no data for the month."""
