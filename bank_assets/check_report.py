@@ -28,6 +28,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult,
 
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
+from bank_assets.definitions import defs
 from bank_assets.resources import LandingZone, Warehouse
 from bank_assets.run import Step, parse_months, print_result, run_steps
 
@@ -58,12 +59,14 @@ def _seen(metadata: dict) -> str:
 
 
 def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None:
+    graph = defs.resolve_asset_graph()
     for e in result.get_asset_check_evaluations():
+        partitioned = graph.get(e.asset_key).is_partitioned
         rows.append(
             Row(
                 asset=e.asset_key.to_user_string(),
                 check=e.check_name,
-                partition=step.partition or "-",
+                partition=(step.partition if partitioned else "") or "-",
                 severity="WARN" if e.severity == AssetCheckSeverity.WARN else "ERROR",
                 passed=e.passed,
                 seen=_seen(dict(e.metadata)),

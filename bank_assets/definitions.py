@@ -28,8 +28,9 @@ reference_selection = AssetSelection.assets(
 gold_base_selection = AssetSelection.assets(gold_base)
 gold_incremental_selection = AssetSelection.assets(gold_incremental)
 gold_rollups_selection = AssetSelection.assets(gold_rollups)
+gold_selection = AssetSelection.assets(*gold_assets)
 #: Monthly Python assets: landing -> silver for one month.
-monthly_selection = AssetSelection.all() - reference_selection - AssetSelection.assets(*gold_assets)
+monthly_selection = AssetSelection.all() - reference_selection - gold_selection
 
 reference_job = define_asset_job(
     "reference_tables", selection=reference_selection, description="Merchants and branches, landing to silver."

@@ -1,0 +1,1 @@
+"""Performance benchmarks: the project's pipeline against independent baselines."""
