@@ -3,13 +3,17 @@ computation over the landing files (never by reading the marts back into the sam
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, AssetSelection, instance_for_test, materialize
 
-from bank_assets.assets.gold import gold_incremental
+from bank_assets.assets.gold import dbt_project, gold_incremental
 from bank_assets.definitions import all_assets, defs
 
 from . import independent
@@ -124,3 +128,15 @@ def test_every_source_has_a_silver_asset_and_every_mart_reaches_landing():
         assert any(p.path[0] == "landing" for p in seen), f"{k} does not reach landing"
     silver_sources = {AssetKey(["silver", t]) for t in ("transactions", "customers", "accounts", "loans")}
     assert silver_sources <= keys
+
+
+def test_dbt_unit_tests_pass(gold, tmp_path):
+    """dbt unit tests check model logic on fixed inputs. Production builds exclude them (they would
+    run on every partition); here they run against the built warehouse, as `dbt test` does."""
+    project = Path(dbt_project.project_dir)
+    env = {**os.environ, "BANK_WAREHOUSE": gold["warehouse"].resolved_path, "DBT_PROFILES_DIR": str(project)}
+    dbt = shutil.which("dbt") or "dbt"
+    args = [dbt, "test", "--select", "test_type:unit", "--target-path", str(tmp_path)]
+    out = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert re.search(r"PASS=3\b.*ERROR=0", out.stdout), out.stdout[-1500:]

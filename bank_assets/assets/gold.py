@@ -24,12 +24,22 @@ from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from dagster import AssetExecutionContext, AssetKey, AutomationCondition, BackfillPolicy
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from dagster_dbt.core import resource as dagster_dbt_resource_module
 from packaging import version
 
 from bank_assets.assets.common import OWNER, WAREHOUSE_POOL
+from bank_assets.assets.dbt_inprocess import invocation_class
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
@@ -37,7 +47,7 @@ from bank_assets.settings import DBT_PROJECT_DIR
 INCREMENTAL = "config.materialized:incremental"
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
-#: they run in the test suite (tests/test_dbt_unit_tests.py), not on every partition (~1.5 s each build).
+#: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 # dbt lives beside this interpreter; make it findable when the virtualenv is not activated
@@ -212,6 +222,9 @@ def gold_rollups(context: AssetExecutionContext, dbt: DbtCliResource, warehouse:
 gold_assets = [gold_base, gold_incremental, gold_rollups]
 
 
+IN_PROCESS_INVOCATION = invocation_class(DbtCliInvocation)
+
+
 class BankDbtCliResource(DbtCliResource):
     """DbtCliResource without two per-invocation costs we measured and do not need.
 
@@ -231,6 +244,13 @@ class BankDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:  # type: ignore[override]
+        """dbt in this process (see bank_assets.assets.dbt_inprocess) unless BANK_DBT_SUBPROCESS=1."""
+        if os.environ.get("BANK_DBT_SUBPROCESS") == "1":
+            return super().cli(args, **kwargs)
+        with mock.patch.object(dagster_dbt_resource_module, "DbtCliInvocation", IN_PROCESS_INVOCATION):
+            return super().cli(args, **kwargs)
 
 
 def dbt_resource() -> DbtCliResource:

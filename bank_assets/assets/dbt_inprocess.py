@@ -1,0 +1,132 @@
+"""Run dbt inside the Dagster process instead of a new interpreter per invocation.
+
+dagster-dbt starts ``dbt build`` as a subprocess and reads its JSON log lines from stdout. Each
+such process costs ~7 s before the first model runs on this machine class (importing dbt, loading
+the project, reading and re-writing the manifest: see README, Performance), three times per gold
+run. This module gives dagster-dbt an object with the ``subprocess.Popen`` surface it uses
+(``stdout``, ``wait``, ``returncode``, ``args``, ``send_signal``) whose "process" is a thread
+calling dbt's programmatic entry point, ``dbtRunner``, with:
+
+* the project's parsed manifest, parsed once per process and warehouse and then reused, so an
+  invocation does not parse at all (dbt's documented "reusing objects" pattern);
+* a callback writing each dbt event as the same JSON line the dbt CLI prints with
+  ``--log-format json``, so dagster-dbt turns them into materializations and check results
+  exactly as it does for the subprocess.
+
+Everything dagster-dbt passes through the environment (target path, project and profiles dirs,
+log format, indirect selection, our window variables) is applied to ``os.environ`` for the
+duration of the invocation. The in-process executor runs one step at a time, so one dbt
+invocation runs at a time per process. Set ``BANK_DBT_SUBPROCESS=1`` to use dbt's CLI instead.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import IO, Any
+
+#: dbt's global state (flags, adapters, event manager) is per process: one invocation at a time.
+_DBT_LOCK = threading.Lock()
+_MANIFESTS: dict[tuple[str, ...], Any] = {}
+
+
+@contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the duration (restored afterwards). dagster-dbt builds them
+    from os.environ plus its own keys, so nothing needs removing; os.environ is never emptied
+    while other threads may read it."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def parsed_manifest(runner_cls: Any) -> Any:
+    """The project's manifest, parsed once per (project, profiles, warehouse) in this process."""
+    key = tuple(os.environ.get(k, "") for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE"))
+    if key not in _MANIFESTS:
+        result = runner_cls().invoke(["parse", "--quiet"])
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+        _MANIFESTS[key] = result.result
+    return _MANIFESTS[key]
+
+
+class InProcessDbt:
+    """A ``subprocess.Popen`` stand-in whose process is dbt running on a thread of this one."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str] | None = None, **_: Any) -> None:
+        self.args = list(args)
+        self.returncode: int | None = None
+        read_fd, write_fd = os.pipe()
+        self.stdout: IO[bytes] = os.fdopen(read_fd, "rb")
+        self._out = os.fdopen(write_fd, "wb")
+        self._write_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, args=(dict(env or os.environ),), name="dbt", daemon=True)
+        self._thread.start()
+
+    def _emit(self, line: str) -> None:
+        with self._write_lock:
+            self._out.write(line.encode() + b"\n")
+            self._out.flush()
+
+    def _on_event(self, msg: Any) -> None:
+        """Debug events never reach the CLI's info-level stdout; skip them here too."""
+        from dbt_common.events.functions import msg_to_json
+
+        if msg.info.level != "debug":
+            self._emit(msg_to_json(msg))
+
+    def _run(self, env: dict[str, str]) -> None:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from dbt.cli.main import dbtRunner
+
+        code = 2
+        try:
+            with _DBT_LOCK, environ(env):
+                runner = dbtRunner(manifest=parsed_manifest(dbtRunner), callbacks=[self._on_event])
+                # dagster-dbt echoes every event itself: keep dbt's own console and file loggers quiet
+                result = runner.invoke([*self.args[1:], "--log-level", "none", "--log-level-file", "none"])
+                code = 0 if result.success else 1
+                if result.exception is not None:
+                    self._emit(f"dbt raised {type(result.exception).__name__}: {result.exception}")
+                DuckDBConnectionManager.close_all_connections()
+        except BaseException as e:
+            self._emit(f"dbt raised {type(e).__name__}: {e}")
+        finally:
+            self.returncode = code
+            self._out.close()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._thread.join(timeout)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return None if self._thread.is_alive() else self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        """dbt in a thread cannot be interrupted: the running nodes finish, then the step stops."""
+
+    def terminate(self) -> None:
+        self.send_signal(15)
+
+
+def invocation_class(base: type) -> type:
+    """A subclass of dagster-dbt's DbtCliInvocation whose ``run`` starts :class:`InProcessDbt`
+    where the original starts ``subprocess.Popen`` (same arguments, same resulting object)."""
+
+    class InProcessInvocation(base):  # type: ignore[misc, valid-type]
+        @classmethod
+        def run(cls, args: Sequence[str], env: dict[str, str], **kwargs: Any) -> Any:
+            kwargs["project"] = kwargs.pop("dbt_project", None)
+            return cls(process=InProcessDbt(args, env), **kwargs)
+
+    return InProcessInvocation
