@@ -8,10 +8,12 @@ Three definitions, split by materialization (and ordered, so no definition feeds
   a backfill of any range is one dbt invocation over the half-open window of the run;
 * ``gold_rollups``: tables built on incremental models (yearly KPIs), unpartitioned.
 
-Keeping a partition run cheap: the window reaches dbt through environment variables read by the
-``window_min()``/``window_max()`` macros, not through ``--vars`` (changed vars force dbt to
-re-parse the whole project), and each invocation starts from the project's
-``partial_parse.msgpack``. Invocation folders are deleted when the run ends.
+Keeping a partition run cheap: dbt runs inside the Dagster process with a manifest parsed once
+(``bank_assets.assets.dbt_inprocess``; ``BANK_DBT_SUBPROCESS=1`` restores dbt's CLI process), the
+window reaches dbt through environment variables read by the ``window_min()``/``window_max()``
+macros, not through ``--vars`` (changed vars force dbt to re-parse the whole project), and each
+invocation starts from the project's ``partial_parse.msgpack``. Invocation folders are deleted
+when the run ends.
 """
 
 import datetime as dt
