@@ -14,6 +14,9 @@ DEFAULTS = {
     "BANK_LANDING_MODE": "generate",  # or "files": bronze reads files you dropped in landing
     "BANK_FIRST_MONTH": "2024-01",
     "BANK_LAST_MONTH": "2025-12",
+    # DuckDB's memory cap for every warehouse connection (ours and dbt's); larger work spills to
+    # disk. DuckDB's own default is 80 % of RAM, which let a 12-month backfill reach 2.5 GB RSS.
+    "BANK_DUCKDB_MEMORY_LIMIT": "1GB",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,37 +80,55 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
     return None
 
 
-def read_landing(path: Path, contract: Contract) -> pa.Table:
-    """Read a landing file with every contract column as text, in contract order."""
+def read_landing(path: Path, contract: Contract, errors: list[Exception] | None = None) -> pa.RecordBatchReader:
+    """Stream a landing file with every contract column as text, in contract order, plus
+    ``_source_row`` (1 = first row after the header). Batches of ~1 MB keep memory flat whatever
+    the file size. A bad file raises :class:`LandingFileError` (at once for a bad header, while
+    streaming otherwise; the error is also appended to `errors`, since a consumer such as
+    DuckDB's scan may re-raise it as its own exception)."""
     if not path.exists():
         raise FileNotFoundError(
             f"landing file {path} does not exist: generate it (landing assets) or drop your export there"
         )
-    problem = None
+    with path.open("rb") as f:
+        head = f.readline().decode("utf-8-sig", errors="replace")
     try:
-        with path.open("rb") as f:
-            head = f.readline().decode("utf-8-sig", errors="replace")
         header = [h.strip() for h in next(csv.reader([head.rstrip("\r\n")]))] if head.strip() else []
-        if sorted(header) != sorted(contract.column_names):
-            problem = diagnose(path, contract)
-        else:
-            table = pcsv.read_csv(
-                path,
-                parse_options=pcsv.ParseOptions(newlines_in_values=True),
-                convert_options=pcsv.ConvertOptions(
-                    column_types={c: pa.string() for c in header},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            return table.select(contract.column_names)
-    except (pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
-        problem = diagnose(path, contract)
-        if problem is None:
-            raise
-    if problem is None:  # pragma: no cover - header differs only in ways diagnose accepts
-        problem = LandingFileError(path, 1, "HEADER_MISMATCH", f"expected {contract.column_names}")
-    raise problem
+    except csv.Error:
+        header = []
+    if sorted(header) != sorted(contract.column_names):
+        expected = f"expected {contract.column_names}"
+        raise diagnose(path, contract) or LandingFileError(path, 1, "HEADER_MISMATCH", expected)
+    try:
+        reader = pcsv.open_csv(
+            path,
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:  # the first block does not parse
+        raise (diagnose(path, contract) or e) from None
+    columns = [*contract.column_names, "_source_row"]
+    schema = pa.schema([*(pa.field(c, pa.string()) for c in contract.column_names), ("_source_row", pa.int64())])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 1
+        try:
+            for batch in reader:
+                n = batch.num_rows
+                rows = pa.array(np.arange(offset, offset + n, dtype=np.int64))
+                yield pa.RecordBatch.from_arrays([*(batch.column(c) for c in contract.column_names), rows], columns)
+                offset += n
+        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+            problem = diagnose(path, contract) or e
+            if errors is not None:
+                errors.append(problem)
+            raise problem from None
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 @dataclass(frozen=True)
@@ -122,10 +141,8 @@ def load(
     con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, partition: dt.date | None, ingested_at: dt.datetime
 ) -> BronzeLoad:
     """Replace the partition (or the whole reference table) with the file's rows, atomically."""
-    table = read_landing(path, contract)
-    n = table.num_rows
-    table = table.append_column("_source_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
-    con.register("_bronze_in", table)
+    errors: list[Exception] = []
+    con.register("_bronze_in", read_landing(path, contract, errors))
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
     where = "_partition_month = $part" if partition else "true"
     try:
@@ -137,9 +154,14 @@ def load(
             f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
             {"file": str(path), "ts": ingested_at, "part": partition},
         )
+        n = con.execute(
+            f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition} if partition else {}
+        ).fetchone()[0]
         con.execute("COMMIT")
-    except Exception:
+    except Exception as e:
         con.execute("ROLLBACK")
+        if errors:  # the file broke while DuckDB was reading it: report the file's error
+            raise errors[0] from e
         raise
     finally:
         con.unregister("_bronze_in")

@@ -10,6 +10,13 @@ from pathlib import Path
 
 import duckdb
 
+from bank_assets.settings import env
+
+
+def memory_limit() -> str:
+    """DuckDB memory cap (BANK_DUCKDB_MEMORY_LIMIT, default 1GB; dbt's profile reads the same)."""
+    return env("BANK_DUCKDB_MEMORY_LIMIT")
+
 
 class WarehouseLockedError(RuntimeError):
     """Another process holds the DuckDB write lock for longer than we were willing to wait."""
@@ -40,7 +47,7 @@ def connect(
     warned = False
     while True:
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            con = duckdb.connect(path, read_only=read_only, config={"memory_limit": memory_limit()})
             break
         except duckdb.IOException as err:
             if not _is_lock_error(err):
