@@ -284,6 +284,9 @@ def bench_backfill(scale: str, months: list[str], work: Path) -> dict[str, Any]:
             )
             previous_end = t
     month_steps = [s for s in steps if not s["step"].startswith("gold")]
+    for s, m in zip(month_steps, months, strict=True):  # volume differs by month (seasonality, growth)
+        s["transactions"] = sum(1 for _ in (work / "landing" / "transactions" / m / "transactions.csv").open("rb")) - 1
+        s["s_per_m_txns"] = s["seconds"] / s["transactions"] * 1e6
     first, last = month_steps[0], month_steps[-1]
     return {
         "scale": scale,
@@ -292,6 +295,9 @@ def bench_backfill(scale: str, months: list[str], work: Path) -> dict[str, Any]:
         "first_month_s": first["seconds"],
         "last_month_s": last["seconds"],
         "backfill_last_over_first": last["seconds"] / first["seconds"],
+        "backfill_last_over_first_per_txn": last["s_per_m_txns"] / first["s_per_m_txns"],
+        "first_month_transactions": first["transactions"],
+        "last_month_transactions": last["transactions"],
         "first_month_peak_rss_mb": first["peak_rss_mb"],
         "last_month_peak_rss_mb": last["peak_rss_mb"],
         "backfill_peak_rss_gb": r.peak_rss / 2**30,
