@@ -33,11 +33,12 @@ _MANIFESTS: dict[tuple[str, ...], Any] = {}
 
 
 @contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Set `values` in os.environ for the duration (restored afterwards). dagster-dbt builds them
-    from os.environ plus its own keys, so nothing needs removing; os.environ is never emptied
-    while other threads may read it."""
-    old = {k: os.environ.get(k) for k in values}
+def environ(values: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[None]:
+    """Set `values` (and remove `unset`) in os.environ for the duration, restoring it afterwards.
+    Keys are set and removed one by one: os.environ is never emptied while other threads read it."""
+    old = {k: os.environ.get(k) for k in {*values, *unset}}
+    for k in unset:
+        os.environ.pop(k, None)
     os.environ.update(values)
     try:
         yield

@@ -41,7 +41,7 @@ from dagster_dbt.core import resource as dagster_dbt_resource_module
 from packaging import version
 
 from bank_assets.assets.common import OWNER, WAREHOUSE_POOL
-from bank_assets.assets.dbt_inprocess import invocation_class
+from bank_assets.assets.dbt_inprocess import environ, invocation_class
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
@@ -118,24 +118,6 @@ def invocation_target(context: AssetExecutionContext, name: str, warehouse_path:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@contextmanager
-def patched_env(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the dbt subprocess (inherited) and restore them after."""
-    keys = set(WINDOW_ENV) | set(values)
-    old = {k: os.environ.get(k) for k in keys}
-    for k in WINDOW_ENV:
-        os.environ.pop(k, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 class BankDbtTranslator(DagsterDbtTranslator):
     """Gold group, one owner, dbt + duckdb kinds; sources map to silver assets via their meta."""
 
@@ -175,7 +157,7 @@ def _build(
         context.log.info(f"dbt window [{env[WINDOW_ENV[0]]}, {env[WINDOW_ENV[1]]})")
     # dbt writes the same DuckDB file as the Python assets (profiles.yml reads BANK_WAREHOUSE)
     env["BANK_WAREHOUSE"] = warehouse.resolved_path
-    with invocation_target(context, name, warehouse.resolved_path) as target, patched_env(env):
+    with invocation_target(context, name, warehouse.resolved_path) as target, environ(env, unset=WINDOW_ENV):
         yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
 
 
