@@ -18,8 +18,8 @@ from dagster import (
     sensor,
 )
 
-from bank_assets.contracts import MONTHLY_TABLES
-from bank_assets.layout import landing_file
+from bank_assets.contracts import TABLES
+from bank_assets.layout import resolve_landing_file
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone
 
@@ -45,11 +45,12 @@ def file_digest(path: Path, cache: dict[str, list]) -> str:
 
 
 def month_digest(root: Path, month: str, cache: dict[str, list]) -> str | None:
-    """Hash of a month's complete set of landing files, or None while any file is missing."""
-    paths = [landing_file(root, t, month) for t in MONTHLY_TABLES]
-    if not all(p.exists() for p in paths):
+    """Hash of a month's complete set of landing files (reference tables may be carried forward
+    from an earlier month), or None while any file is missing."""
+    paths = [resolve_landing_file(root, t, month) for t in TABLES]
+    if any(p is None for p in paths):
         return None
-    return hashlib.sha256("".join(file_digest(p, cache) for p in paths).encode()).hexdigest()
+    return hashlib.sha256("".join(file_digest(p, cache) for p in paths if p).encode()).hexdigest()
 
 
 def changed_months(root: Path, cursor: dict) -> tuple[list[tuple[str, str]], dict]:

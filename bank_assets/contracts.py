@@ -85,9 +85,11 @@ class Contract:
     grain: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    #: "monthly": one file per month under landing/<table>/<YYYY-MM>/;
-    #: "reference": one current file under landing/reference/.
-    partitioning: Literal["monthly", "reference"]
+    #: Every table is partitioned by month: one file per month under landing/<table>/<YYYY-MM>/.
+    #: "events": rows of things that happened in the month (or month-end snapshots of entities);
+    #: "reference": a monthly snapshot of slowly changing reference data. A month without its
+    #: own file carries the latest earlier month's file forward (see bank_assets.layout).
+    partitioning: Literal["events", "reference"]
     #: Column whose date must fall in the partition month (half-open window).
     event_column: str | None = None
     #: Column giving the currency of the money columns; silver adds <money>_pen columns.
@@ -122,8 +124,14 @@ class Contract:
         return [c for c in self.columns if c.type == "money"]
 
     @property
-    def is_monthly(self) -> bool:
-        return self.partitioning == "monthly"
+    def carries_forward(self) -> bool:
+        """Reference snapshots: a month without a file reuses the latest earlier month's file."""
+        return self.partitioning == "reference"
+
+    @property
+    def is_snapshot(self) -> bool:
+        """Each month holds the full state (children resolve against the same month)."""
+        return self.carries_forward or self.event_column == "snapshot_date"
 
 
 def _c(name: str, type_: LogicalType, description: str, **kw: object) -> Column:
@@ -134,7 +142,7 @@ CUSTOMERS = Contract(
     name="customers",
     description="Monthly CRM snapshot: every customer known to the bank at month end.",
     grain="one row per customer per snapshot month",
-    partitioning="monthly",
+    partitioning="events",
     key=("customer_id",),
     event_column="snapshot_date",
     columns=(
@@ -167,7 +175,7 @@ ACCOUNTS = Contract(
     name="accounts",
     description="Monthly account snapshot with month-end balance and limit.",
     grain="one row per account per snapshot month",
-    partitioning="monthly",
+    partitioning="events",
     key=("account_id",),
     event_column="snapshot_date",
     currency_column="currency",
@@ -190,7 +198,7 @@ TRANSACTIONS = Contract(
     name="transactions",
     description="Posted account movements of the month.",
     grain="one row per transaction",
-    partitioning="monthly",
+    partitioning="events",
     key=("transaction_id",),
     event_column="transaction_ts",
     currency_column="currency",
@@ -210,8 +218,8 @@ TRANSACTIONS = Contract(
 
 MERCHANTS = Contract(
     name="merchants",
-    description="Merchants seen in card purchases (reference data).",
-    grain="one row per merchant",
+    description="Merchants seen in card purchases (reference data, monthly snapshot).",
+    grain="one row per merchant per snapshot month",
     partitioning="reference",
     key=("merchant_id",),
     columns=(
@@ -225,8 +233,8 @@ MERCHANTS = Contract(
 
 BRANCHES = Contract(
     name="branches",
-    description="Branches and ATMs with their location (reference data).",
-    grain="one row per branch or ATM",
+    description="Branches and ATMs with their location (reference data, monthly snapshot).",
+    grain="one row per branch or ATM per snapshot month",
     partitioning="reference",
     key=("branch_id",),
     columns=(
@@ -244,7 +252,7 @@ LOANS = Contract(
     name="loans",
     description="Loans originated in the month with their contractual terms.",
     grain="one row per loan, in its origination month",
-    partitioning="monthly",
+    partitioning="events",
     key=("loan_id",),
     event_column="origination_date",
     currency_column="currency",
@@ -265,7 +273,7 @@ LOAN_PAYMENTS = Contract(
     name="loan_payments",
     description="Instalments falling due in the month and what was paid.",
     grain="one row per loan instalment, in its due month",
-    partitioning="monthly",
+    partitioning="events",
     key=("payment_id",),
     event_column="due_date",
     currency_column="currency",
@@ -286,7 +294,7 @@ FX_RATES = Contract(
     name="fx_rates",
     description="Daily exchange rates to the reporting currency (PEN).",
     grain="one row per currency per day",
-    partitioning="monthly",
+    partitioning="events",
     key=("rate_date", "currency"),
     event_column="rate_date",
     columns=(
@@ -310,8 +318,8 @@ CONTRACTS: dict[str, Contract] = {
         LOAN_PAYMENTS,
     )
 }
-MONTHLY_TABLES = [n for n, c in CONTRACTS.items() if c.is_monthly]
-REFERENCE_TABLES = [n for n, c in CONTRACTS.items() if not c.is_monthly]
+TABLES = list(CONTRACTS)
+REFERENCE_TABLES = [n for n, c in CONTRACTS.items() if c.carries_forward]
 
 
 def parents(contract: Contract) -> list[str]:

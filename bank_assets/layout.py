@@ -1,21 +1,40 @@
-"""Where landing files live. Shared by the generator, the bronze loader and the sensor."""
+"""Where landing files live. Shared by the generator, the bronze loader and the sensor.
+
+Every table lands once a month at ``landing/<table>/<YYYY-MM>/<table>.csv``. Reference tables
+(merchants, branches) are monthly snapshots too, but a bank rarely re-exports them every month:
+for them a month without its own file **carries forward** the latest earlier month's file.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bank_assets.contracts import CONTRACTS
 
-REFERENCE_DIR = "reference"
+MONTH_DIR = re.compile(r"^\d{4}-\d{2}$")
 
 
-def landing_file(root: Path, table: str, month: str | None = None) -> Path:
-    """landing/<table>/<YYYY-MM>/<table>.csv, or landing/reference/<table>.csv."""
-    if CONTRACTS[table].is_monthly:
-        if month is None:
-            raise ValueError(f"{table} is a monthly table: a month (YYYY-MM) is required")
-        return Path(root) / table / month / f"{table}.csv"
-    return Path(root) / REFERENCE_DIR / f"{table}.csv"
+def landing_file(root: Path, table: str, month: str) -> Path:
+    """landing/<table>/<YYYY-MM>/<table>.csv: where the month's own file goes."""
+    if table not in CONTRACTS:
+        raise KeyError(f"unknown table {table!r}")
+    return Path(root) / table / month / f"{table}.csv"
+
+
+def resolve_landing_file(root: Path, table: str, month: str) -> Path | None:
+    """The file that holds `table` for `month`: its own file, or for reference tables the latest
+    earlier month's file (carried forward). None when there is none."""
+    own = landing_file(root, table, month)
+    if own.exists() or not CONTRACTS[table].carries_forward:
+        return own if own.exists() else None
+    folder = Path(root) / table
+    if not folder.is_dir():
+        return None
+    earlier = sorted(
+        d.name for d in folder.iterdir() if MONTH_DIR.match(d.name) and d.name < month and (d / f"{table}.csv").exists()
+    )
+    return landing_file(root, table, earlier[-1]) if earlier else None
 
 
 def manifest_file(csv_path: Path) -> Path:

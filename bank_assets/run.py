@@ -1,86 +1,55 @@
-"""Run the main job for a range of months, in-process.
+"""Run the main job, ``monthly_pipeline``, for a range of months, in-process.
 
     python -m bank_assets.run --start 2024-01 --end 2025-12     (or --all)
 
-1. the first month landing -> silver, with the reference tables (merchants, branches);
-2. each further month, landing -> silver (one run per month: checks per partition);
-3. gold: base dbt models, the incremental models for the whole range (one dbt invocation over
-   the half-open window), then the roll-ups, as one run.
-A single month is one run from landing to gold.
-
-Runs are recorded in the Dagster instance of DAGSTER_HOME, so `dagster dev` shows the history.
+One run per month, oldest first, each of the whole graph (landing -> bronze -> silver -> gold)
+for that month, as the ``monthly_close`` schedule runs it. Runs are recorded under the job's name
+in the Dagster instance of DAGSTER_HOME, so the UI shows them. Before the first run, runs left
+STARTED by a killed process are marked failed and their warehouse slot is freed.
 Months may be given as YYYY-MM or as Dagster partition keys (YYYY-MM-DD).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import tempfile
 import sys
 import time
 from collections.abc import Callable, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
-from dagster import (
-    AssetKey,
-    AssetSelection,
-    DagsterInstance,
-    Definitions,
-    ExecuteInProcessResult,
-    JobDefinition,
-    in_process_executor,
-)
+from dagster import DagsterEventType, DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
 
-from bank_assets.definitions import (
-    all_assets,
-    defs,
-    gold_selection,
-    monthly_selection,
-    reference_selection,
-)
+from bank_assets.assets.gold import ANSI
+from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
 from bank_assets.partitions import partition_key, partition_range
+from bank_assets.recovery import process_tags, sweep_dead_runs
+from bank_assets.settings import env, resolve
 from bank_assets.synthetic.months import month_label, month_range, parse_month
-
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 @dataclass(frozen=True)
 class Step:
-    label: str  # what the step covers, e.g. "2024-03" or "gold incremental 2024-01..2024-03"
-    partition: str  # "2024-03", "2024-01..2024-03" or "" for unpartitioned assets
-    selection: AssetSelection
-    kwargs: Mapping[str, Any]
+    label: str  # the month, e.g. "2024-03"
+    partition: str  # "2024-03"
+    job_name: str
 
 
-def steps_for(months: list[str]) -> list[Step]:
-    """The main job as a list of in-process runs, in dependency order (fewest runs that keep each
-    month's checks attached to its partition: every run costs Dagster set-up and event writes)."""
-    first = Step(
-        f"{months[0]} with reference tables",
-        months[0],
-        reference_selection | monthly_selection,
-        {"partition_key": partition_key(months[0])},
-    )
-    if len(months) == 1:
-        whole = reference_selection | monthly_selection | gold_selection
-        return [Step(f"{months[0]} landing -> gold", months[0], whole, first.kwargs)]
-    window = f"{months[0]}..{months[-1]}"
-    tags = {RANGE_TAGS[0]: partition_key(months[0]), RANGE_TAGS[1]: partition_key(months[-1])}
-    return [
-        first,
-        *[Step(m, m, monthly_selection, {"partition_key": partition_key(m)}) for m in months[1:]],
-        Step(f"gold {window}", window, gold_selection, {"tags": tags}),
-    ]
+def steps_for(months: list[str], gold: bool = True) -> list[Step]:
+    """One run per month, oldest first: the month's checks and status live on its partition."""
+    job = monthly_job.name if gold else ingest_job.name
+    return [Step(m, m, job) for m in months]
 
 
-def asset_job(resources: Mapping[str, Any]) -> JobDefinition:
-    """The implicit job over every asset with these resources, built once per call of run_steps
-    (each step runs a subset of it, instead of re-building definitions per run)."""
+def bound_definitions(resources: Mapping[str, Any]) -> Definitions:
+    """The project's jobs bound to these resources (tests and the check report use their own)."""
     return Definitions(
-        assets=all_assets, resources=resources, executor=in_process_executor
-    ).resolve_implicit_global_asset_job_def()
+        assets=all_assets, jobs=[monthly_job, ingest_job], resources=resources, executor=in_process_executor
+    )
 
 
 def run_steps(
@@ -91,24 +60,22 @@ def run_steps(
     on_result: Callable[[Step, ExecuteInProcessResult, float], None] | None = None,
     stop_on_failure: bool = True,
     gold: bool = True,
+    output: TextIO | None = None,
 ) -> bool:
-    """Execute the main job's steps; returns True if every step succeeded."""
+    """Execute the main job month by month; returns True if every run succeeded. With `output`,
+    what the steps print (dbt's per-node lines) goes there instead of the console."""
     ok = True
-    job = asset_job(resources)
-    graph = defs.resolve_asset_graph()
-    for step in steps_for(months):
-        selection = step.selection if gold else step.selection - gold_selection
-        keys = selection.resolve(graph)
-        if not keys:
-            continue
+    jobs = bound_definitions(resources)
+    for step in steps_for(months, gold=gold):
         t0 = time.perf_counter()
-        checks = AssetSelection.checks_for_assets(*keys).resolve_checks(graph)
-        result = job.get_subset(asset_selection=keys, asset_check_selection=checks).execute_in_process(
-            instance=instance,
-            run_config=config_for(keys, run_config),
-            raise_on_error=False,
-            **step.kwargs,
-        )
+        with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
+            result = jobs.resolve_job_def(step.job_name).execute_in_process(
+                instance=instance,
+                partition_key=partition_key(step.partition),
+                run_config=config_for(run_config),
+                tags=process_tags(),
+                raise_on_error=False,
+            )
         if on_result:
             on_result(step, result, time.perf_counter() - t0)
         ok = ok and result.success
@@ -117,15 +84,12 @@ def run_steps(
     return ok
 
 
-def config_for(keys: AbstractSet[AssetKey], run_config: dict | None) -> dict:
-    """The part of a run config whose ops belong to this step's assets, plus the console log
-    level (BANK_LOG_LEVEL, default WARNING: one progress line per step instead of every event)."""
-    level = os.environ.get("BANK_LOG_LEVEL", "WARNING").upper()
-    config: dict = {"loggers": {"console": {"config": {"log_level": level}}}}
-    if run_config and run_config.get("ops"):
-        ops = {"__".join(k.path) for k in keys}
-        config["ops"] = {op: cfg for op, cfg in run_config["ops"].items() if op in ops}
-    return config
+def config_for(run_config: dict | None) -> dict:
+    """The run config plus the console log level (BANK_LOG_LEVEL, default CRITICAL: our own line
+    per month, with the reasons of a failure, instead of Dagster's events and stack traces;
+    BANK_LOG_LEVEL=INFO shows every step)."""
+    level = os.environ.get("BANK_LOG_LEVEL", "CRITICAL").upper()
+    return {**(run_config or {}), "loggers": {"console": {"config": {"log_level": level}}}}
 
 
 def parse_months(start: str | None, end: str | None, everything: bool = False) -> list[str]:
@@ -141,13 +105,56 @@ def parse_months(start: str | None, end: str | None, everything: bool = False) -
     return [month_label(m) for m in month_range(s, e)]
 
 
+def failure_lines(result: ExecuteInProcessResult) -> list[str]:
+    """Why a run failed, plainly: each failed step with its message, and each failed check."""
+    lines = []
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            message = (error.message if error else "no message").strip().splitlines()
+            text = ANSI.sub("", " ".join(m.strip() for m in message))
+            lines.append(f"  step {event.step_key} failed: {text[:1500]}")
+    for e in result.get_asset_check_evaluations():
+        if not e.passed:
+            seen = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in e.metadata.items() if not k.startswith("dagster"))
+            lines.append(f"  check {e.asset_key.to_user_string()}:{e.check_name} [{e.partition}] failed ({seen[:300]})")
+    return lines
+
+
 def print_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
-    failed = sorted(
-        {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed}
-    )
+    failed = sum(1 for e in result.get_asset_check_evaluations() if not e.passed)
+    checks = len(result.get_asset_check_evaluations())
     status = "ok" if result.success else "FAILED"
-    note = f" (checks not passed: {', '.join(failed)})" if failed else ""
-    print(f"{step.label:<34} {status} in {seconds:5.1f}s{note}", flush=True)
+    print(
+        f"{step.label}  {step.job_name:<16} {status:<6} in {seconds:5.1f}s  "
+        f"checks: {checks - failed} passed, {failed} failed  (run {result.run_id[:8]})",
+        flush=True,
+    )
+    if not result.success or failed:
+        for line in failure_lines(result):
+            print(line, flush=True)
+
+
+KEEP_LOGS = 20
+
+
+def step_log_path(instance: DagsterInstance) -> Path:
+    """A new file for this command's step output, under DAGSTER_HOME/logs (the newest 20 are kept)."""
+    folder = Path(instance.root_directory if instance.is_persistent else tempfile.gettempdir()) / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("bank_run-*.log"))[: -KEEP_LOGS + 1]:
+        old.unlink(missing_ok=True)
+    return folder / f"bank_run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+def where_next(instance: DagsterInstance) -> str:
+    home = instance.root_directory if instance.is_persistent else "(ephemeral)"
+    return (
+        f"warehouse: {resolve(env('BANK_WAREHOUSE'))}\n"
+        f"runs, check results and logs: DAGSTER_HOME={home}; browse them with `bash scripts/ui.sh` "
+        f"(http://127.0.0.1:3000)\n"
+        f"check report: .venv/bin/python -m bank_assets.check_report --start <YYYY-MM> --end <YYYY-MM>"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,8 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     began = time.perf_counter()
-    ok = run_steps(months, DagsterInstance.get(), defs.resources, on_result=print_result)
+    instance = DagsterInstance.get()
+    sweep_dead_runs(instance, log=lambda line: print(line, flush=True))
+    log_path = step_log_path(instance)
+    with log_path.open("w", encoding="utf-8") as output:
+        ok = run_steps(months, instance, defs.resources, on_result=print_result, output=output)
     print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
+    print(f"step output (dbt's lines): {log_path}")
+    print(where_next(instance))
     return 0 if ok else 1
 
 

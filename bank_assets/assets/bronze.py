@@ -6,15 +6,16 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 
 from bank_assets.assets.common import (
     OWNER,
+    SINGLE_RUN,
     WAREHOUSE_POOL,
     column_schema,
     key,
-    month_of,
+    months_of,
     preview,
     run_started_at,
 )
 from bank_assets.contracts import CONTRACTS, Contract
-from bank_assets.layout import landing_file
+from bank_assets.layout import landing_file, resolve_landing_file
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone, Warehouse
 from bank_assets.warehouse import bronze
@@ -33,33 +34,42 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
     @asset(
         key=key("bronze", name),
         deps=[key("landing", name)],
-        partitions_def=monthly_partitions if contract.is_monthly else None,
+        partitions_def=monthly_partitions,
+        backfill_policy=SINGLE_RUN,
         group_name="bronze",
         kinds={"duckdb"},
         owners=[OWNER],
         pool=WAREHOUSE_POOL,
         description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
-        f"A re-run replaces the partition atomically.",
+        f"A re-run replaces the month's partition atomically.",
         metadata={
             "dagster/column_schema": column_schema(contract, LINEAGE, all_text=True),
             "dagster/table_name": f"bronze.{name}",
         },
     )
     def _bronze(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone) -> MaterializeResult:
-        month = month_of(context, contract)
-        path = landing_file(Path(landing.resolved_root), name, f"{month:%Y-%m}" if month else None)
+        root = Path(landing.resolved_root)
+        ingested_at = run_started_at(context)
         with warehouse.connect(log=context.log.warning) as con:
-            result = bronze.load(con, contract, path, month, run_started_at(context))
-            where = "_partition_month = $m" if month else "true"
-            sample = preview(con, f"SELECT * FROM bronze.{name} WHERE {where}", {"m": month} if month else {})
-        return MaterializeResult(
-            metadata={
-                "dagster/row_count": result.rows,
-                "source_file": MetadataValue.path(result.path),
-                "partition": f"{month:%Y-%m}" if month else "reference (whole table)",
-                "preview": sample,
-            }
-        )
+            for pk, month in months_of(context):
+                path = resolve_landing_file(root, name, f"{month:%Y-%m}")
+                if path is None:
+                    raise FileNotFoundError(
+                        f"bronze.{name} {month:%Y-%m}: landing file {landing_file(root, name, f'{month:%Y-%m}')} "
+                        "is missing; materialize the landing asset for that month first"
+                    )
+                result = bronze.load(con, contract, path, month, ingested_at)
+                sample = preview(con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month})
+                context.add_asset_metadata(
+                    {
+                        "dagster/row_count": result.rows,
+                        "source_file": MetadataValue.path(result.path),
+                        "preview": sample,
+                    },
+                    partition_key=pk,
+                )
+                context.log.info(f"bronze.{name} {month:%Y-%m}: {result.rows:,} rows from {result.path}")
+        return MaterializeResult()
 
     return _bronze
 

@@ -1,17 +1,34 @@
-"""Helpers shared by the asset factories: keys, column metadata, previews, partition dates."""
+"""Helpers shared by the asset factories: keys, column metadata, previews, partitions, checks."""
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
+from collections.abc import Iterator, Mapping
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, MetadataValue, TableColumn, TableSchema
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+)
 
 from bank_assets.contracts import Contract
-from bank_assets.partitions import partition_month
+from bank_assets.partitions import monthly_partitions, partition_month
 
 OWNER = "team:data-platform"
 WAREHOUSE_POOL = "duckdb_warehouse"  # every step writing the DuckDB file; limit 1 in dagster.yaml
+#: Every asset takes a range of months in ONE run (a UI backfill, `dagster asset materialize
+#: --partition-range`): the step walks the months in order and records each month's metadata and
+#: check results on that month's partition.
+SINGLE_RUN = BackfillPolicy.single_run()
 
 
 def key(layer: str, table: str) -> AssetKey:
@@ -31,10 +48,55 @@ def column_schema(contract: Contract, extra: list[TableColumn] | None = None, al
     return TableSchema(columns=cols + (extra or []))
 
 
-def month_of(context: AssetExecutionContext, contract: Contract) -> dt.date | None:
-    """The partition month of a monthly table; None for reference tables (even inside a
-    partitioned run, whose partition key does not apply to unpartitioned assets)."""
-    return partition_month(context.partition_key) if contract.is_monthly else None
+def partition_keys(context: AssetExecutionContext) -> list[str]:
+    """The months of this run, oldest first (one for a partition run, several for a range)."""
+    return sorted(context.partition_keys)
+
+
+def months_of(context: AssetExecutionContext) -> list[tuple[str, dt.date]]:
+    """(partition key, first day of the month) for every month of the run, oldest first."""
+    return [(k, partition_month(k)) for k in partition_keys(context)]
+
+
+def partitioned_check_spec(name: str, asset_key: AssetKey, description: str, blocking: bool) -> AssetCheckSpec:
+    """A check recorded on the month it checked (Dagster marks partitioned checks as preview)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return AssetCheckSpec(
+            name, asset=asset_key, description=description, blocking=blocking, partitions_def=monthly_partitions
+        )
+
+
+def check_evaluation(
+    asset_key: AssetKey,
+    name: str,
+    partition: str,
+    passed: bool,
+    severity: str,
+    blocking: bool,
+    metadata: Mapping[str, object],
+    description: str | None = None,
+) -> AssetCheckEvaluation:
+    """One check result on one month's partition (an AssetCheckResult cannot name a partition
+    inside a range run; the evaluation event can, and is what Dagster stores)."""
+    return AssetCheckEvaluation(
+        asset_key=asset_key,
+        check_name=name,
+        passed=passed,
+        severity=AssetCheckSeverity.ERROR if severity == "ERROR" else AssetCheckSeverity.WARN,
+        blocking=blocking,
+        partition=partition,
+        description=description,
+        metadata={k: (MetadataValue.json(v) if isinstance(v, (dict, list)) else v) for k, v in metadata.items()},
+    )
+
+
+def check_outputs(context: AssetExecutionContext) -> Iterator[Output]:
+    """The step's check outputs, yielded once the months' evaluations were recorded (Dagster
+    requires an output per selected check; the evaluations carry the results)."""
+    names = {spec.key: name for name, spec in context.assets_def.check_specs_by_output_name.items()}
+    for check_key in sorted(context.selected_asset_check_keys, key=str):
+        yield Output(None, output_name=names[check_key])
 
 
 def run_started_at(context: AssetExecutionContext) -> dt.datetime:
@@ -44,11 +106,16 @@ def run_started_at(context: AssetExecutionContext) -> dt.datetime:
     return ts.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def preview(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None, limit: int = 5) -> MetadataValue:
-    """A small markdown table of the first rows."""
+def preview(
+    con: duckdb.DuckDBPyConnection, contract: Contract, sql: str, params: dict | None = None, limit: int = 5
+) -> MetadataValue:
+    """A small markdown table of the first rows, with the contract's PII columns masked."""
     df = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}", params or {}).df()
     if df.empty:
         return MetadataValue.md("_no rows_")
+    for c in contract.pii_columns:
+        if c in df.columns:
+            df[c] = "•••"
     header = "| " + " | ".join(df.columns) + " |"
     sep = "| " + " | ".join("---" for _ in df.columns) + " |"
     rows = ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in df.itertuples(index=False)]

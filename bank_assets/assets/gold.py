@@ -1,34 +1,48 @@
 """Gold: the dbt project in dbt_models/ imported as Dagster assets with dagster-dbt.
 
-Three definitions, split by materialization (and ordered, so no definition feeds itself):
+One asset definition holds every dbt model, each partitioned by month like the rest of the graph,
+with ``BackfillPolicy.single_run()`` so a range (a UI backfill, ``dagster asset materialize
+--partition-range``) is one run. The step walks the run's months in order and runs ``dbt build``
+once per month over that month's half-open window, so:
 
-* ``gold_base``: views and tables upstream of the incremental models (staging, intermediate,
-  dimensions, whole-history marts such as customer_360), unpartitioned;
-* ``gold_incremental``: incremental models, monthly-partitioned, ``BackfillPolicy.single_run()``:
-  a backfill of any range is one dbt invocation over the half-open window of the run;
-* ``gold_rollups``: tables built on incremental models (yearly KPIs), unpartitioned.
+* every model does that month's work (incremental models replace the month; dimensions open and
+  close that month's SCD2 versions; periodic snapshots build the month's as-of rows);
+* every dbt test checks that month (``macros/test_window.sql``) and its result is recorded on
+  that month's partition (``AssetCheckEvaluation.partition``); materialization metadata too.
 
-Keeping a partition run cheap: dbt runs inside the Dagster process with a manifest parsed once
+Keeping a month cheap: dbt runs inside the Dagster process with a manifest parsed once
 (``bank_assets.assets.dbt_inprocess``; ``BANK_DBT_SUBPROCESS=1`` restores dbt's CLI process), the
 window reaches dbt through environment variables read by the ``window_min()``/``window_max()``
 macros, not through ``--vars`` (changed vars force dbt to re-parse the whole project), and each
 invocation starts from the project's ``partial_parse.msgpack``. Invocation folders are deleted
-when the run ends.
+when the invocation ends (and by the next run if a killed run left one behind).
 """
 
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import sys
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from dagster import AssetExecutionContext, AssetKey, AutomationCondition, BackfillPolicy
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AutomationCondition,
+    Failure,
+    Output,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -37,16 +51,16 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.errors import DagsterDbtError
 from dagster_dbt.core import resource as dagster_dbt_resource_module
 from packaging import version
 
-from bank_assets.assets.common import OWNER, WAREHOUSE_POOL
+from bank_assets.assets.common import OWNER, SINGLE_RUN, WAREHOUSE_POOL, check_outputs, partition_keys
 from bank_assets.assets.dbt_inprocess import environ, invocation_class
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
 
-INCREMENTAL = "config.materialized:incremental"
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
 #: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
@@ -68,28 +82,17 @@ if not dbt_project.manifest_path.exists():
     )
 
 
-def window_env(start: dt.datetime | dt.date | None, end: dt.datetime | dt.date | None) -> dict[str, str]:
-    """Environment for one dbt invocation: the half-open window [start, end) as ISO dates.
-
-    No window (a run of dbt tests alone, or an unpartitioned run) gives no variables, so the
-    models fall back to the project defaults (the whole history).
-    """
-    if start is None or end is None:
-        return {}
+def window_env(start: dt.date, end: dt.date) -> dict[str, str]:
+    """Environment for one dbt invocation: the half-open window [start, end) as ISO dates."""
     if end <= start:
         raise ValueError(f"empty dbt window: {start} .. {end}")
-    as_date = lambda d: d.date() if isinstance(d, dt.datetime) else d  # noqa: E731
-    return {WINDOW_ENV[0]: as_date(start).isoformat(), WINDOW_ENV[1]: as_date(end).isoformat()}
+    return {WINDOW_ENV[0]: start.isoformat(), WINDOW_ENV[1]: end.isoformat()}
 
 
-def run_window(context: AssetExecutionContext) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The run's partition window, or (None, None) when the run has no partitions (e.g. only
-    dbt tests were selected, where Dagster has no partition definition to give)."""
-    with suppress(Exception):  # "Partitions definition is not defined" in check-only runs
-        if context.has_partition_key or context.has_partition_key_range:
-            w = context.partition_time_window
-            return w.start, w.end
-    return None, None
+def month_window(partition_key: str) -> tuple[dt.date, dt.date]:
+    """[first day of the month, first day of the next month) for a partition key."""
+    w = monthly_partitions.time_window_for_partition_key(partition_key)
+    return w.start.date(), w.end.date()
 
 
 @contextmanager
@@ -118,8 +121,21 @@ def invocation_target(context: AssetExecutionContext, name: str, warehouse_path:
         shutil.rmtree(path, ignore_errors=True)
 
 
+#: Gold follows its parents on its own, month by month: a partition is requested when a parent's
+#: partition was updated (by a run that did not already build it), once no parent partition is
+#: missing or in progress and it is not in progress itself. Unlike eager(), any month qualifies,
+#: not only the latest, and a month whose silver was never loaded is never requested.
+GOLD_AUTOMATION = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("after parents, month by month")
+
+
 class BankDbtTranslator(DagsterDbtTranslator):
-    """Gold group, one owner, dbt + duckdb kinds; sources map to silver assets via their meta."""
+    """Gold group, one owner, dbt + duckdb kinds; sources map to silver assets via their meta;
+    every model and test is monthly (checks are recorded on their month)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "gold"
@@ -131,79 +147,114 @@ class BankDbtTranslator(DagsterDbtTranslator):
         return {**super().get_tags(dbt_resource_props), "dagster/kind/duckdb": ""}
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        """Gold follows silver on its own: rebuild (the changed month, for partitioned models) when
-        a parent was updated, once no parent is still running. Unlike eager(), months that were
-        never loaded (partitions run to BANK_LAST_MONTH) do not hold back the rest."""
-        return (
-            AutomationCondition.any_deps_updated()
-            & ~AutomationCondition.any_deps_in_progress()
-            & ~AutomationCondition.in_progress()
-        )
+        return GOLD_AUTOMATION
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key: ["silver", t]
         return AssetKey(["gold", dbt_resource_props["name"]])
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):  # type: ignore[override]
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return _partitioned(spec)
+
+
+def _partitioned(spec: AssetCheckSpec) -> AssetCheckSpec:
+    """The same check spec, recorded per month."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return AssetCheckSpec(
+            spec.name,
+            asset=spec.asset_key,
+            description=spec.description,
+            additional_deps=spec.additional_deps,
+            blocking=spec.blocking,
+            metadata=spec.metadata,
+            partitions_def=monthly_partitions,
+        )
+
 
 translator = BankDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
 
-def _build(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, name: str, windowed: bool = False
-):
-    env = window_env(*run_window(context)) if windowed else {}
-    if env:
-        context.log.info(f"dbt window [{env[WINDOW_ENV[0]]}, {env[WINDOW_ENV[1]]})")
-    # dbt writes the same DuckDB file as the Python assets (profiles.yml reads BANK_WAREHOUSE)
-    env["BANK_WAREHOUSE"] = warehouse.resolved_path
-    with invocation_target(context, name, warehouse.resolved_path) as target, environ(env, unset=WINDOW_ENV):
-        yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: dagster-dbt points at dbt.log, which the in-process invocation does not write (and whose
+#: folder is removed when the invocation ends): drop the pointer rather than name a missing file.
+_LOG_POINTER = re.compile(r"Check the stdout in the Dagster compute logs.*?dbt\.log\.\s*", re.S)
+
+
+def plain_dbt_error(message: str) -> str:
+    """dbt's error text without colour codes or a pointer to a log that does not exist."""
+    return _LOG_POINTER.sub("", ANSI.sub("", message)).strip()
+
+
+def month_events(
+    context: AssetExecutionContext, partition_key: str, events: Iterator[Any], built: dict[str, None]
+) -> Iterator[Any]:
+    """dagster-dbt's events for one month, re-addressed to that month's partition.
+
+    Model outputs become that partition's materialization metadata (the outputs themselves are
+    yielded once, at the end of the step, so Dagster records one materialization per month);
+    test results become check evaluations on the partition; anything else passes through.
+    """
+    blocking = {s.key: s.blocking for s in context.assets_def.check_specs}
+    for event in events:
+        if isinstance(event, Output):
+            built.setdefault(event.output_name, None)
+            asset_key = context.asset_key_for_output(event.output_name)
+            context.add_asset_metadata(dict(event.metadata), asset_key=asset_key, partition_key=partition_key)
+        elif isinstance(event, AssetCheckResult):
+            check_key = AssetCheckKey(event.asset_key, event.check_name)
+            yield AssetCheckEvaluation(
+                asset_key=event.asset_key,
+                check_name=event.check_name,
+                passed=event.passed,
+                metadata=event.metadata,
+                severity=event.severity,
+                description=event.description,
+                blocking=blocking.get(check_key, False),
+                partition=partition_key,
+            )
+        else:
+            yield event
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=f"{INCREMENTAL}+",
-    name="gold_base",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-)
-def gold_base(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """Staging views, intermediate models, dimensions and whole-history marts (rebuilt whole)."""
-    yield from _build(context, dbt, warehouse, "gold_base")
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=INCREMENTAL,
-    name="gold_incremental",
+    name="gold",
     partitions_def=monthly_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=translator,
     pool=WAREHOUSE_POOL,
 )
-def gold_incremental(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """Incremental facts and monthly marts: the run's months are deleted and rebuilt."""
-    yield from _build(context, dbt, warehouse, "gold_incremental", windowed=True)
+def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    """Every dbt model, one `dbt build` per month of the run, oldest first."""
+    built: dict[str, None] = {}  # output names in the order dbt built them
+    for pk in partition_keys(context):
+        start, end = month_window(pk)
+        env = {**window_env(start, end), "BANK_WAREHOUSE": warehouse.resolved_path}
+        context.log.info(f"dbt build for {pk[:7]}: window [{start}, {end})")
+        with invocation_target(context, "gold", warehouse.resolved_path) as target, environ(env, unset=WINDOW_ENV):
+            invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
+            try:
+                yield from month_events(context, pk, invocation.stream(), built)
+            except DagsterDbtError as e:
+                raise Failure(
+                    description=f"gold {pk[:7]}: dbt build failed; gold tables of {pk[:7]} may be partly "
+                    f"rebuilt, earlier months of this run are complete. {plain_dbt_error(str(e))}",
+                    metadata={"partition": pk[:7]},
+                ) from None
+    # outputs in dependency order (the order dbt finished the models), as Dagster requires
+    selected = [context.assets_def.get_output_name_for_asset_key(k) for k in sorted(context.selected_asset_keys, key=str)]
+    for output_name in [*(n for n in built if n in selected), *(n for n in selected if n not in built)]:
+        yield Output(None, output_name=output_name)
+    yield from check_outputs(context)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select=f"{INCREMENTAL}+",
-    exclude=INCREMENTAL,
-    name="gold_rollups",
-    dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
-)
-def gold_rollups(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """Whole-history tables built on the incremental marts (e.g. yearly KPIs)."""
-    yield from _build(context, dbt, warehouse, "gold_rollups")
-
-
-gold_assets = [gold_base, gold_incremental, gold_rollups]
+gold_assets = [gold]
 
 
 IN_PROCESS_INVOCATION = invocation_class(DbtCliInvocation)

@@ -3,16 +3,15 @@
 Write-audit-publish: the partition is built in connection-local staging tables, the contract's
 checks run against them, and only when every blocking check passes is it swapped into
 silver.<table> (one transaction). A failed blocking check fails the step, so downstream assets
-do not run and readers keep seeing the previous partition.
+do not run and readers keep seeing the previous partition. In a run over several months the
+months are processed in order, each published on its own; every check result is recorded on the
+month it checked.
 """
 
 import datetime as dt
 
 import duckdb
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
     Config,
@@ -24,7 +23,18 @@ from dagster import (
 )
 
 from bank_assets.assets.bronze import LINEAGE
-from bank_assets.assets.common import OWNER, WAREHOUSE_POOL, column_schema, key, month_of, preview
+from bank_assets.assets.common import (
+    OWNER,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    check_evaluation,
+    check_outputs,
+    column_schema,
+    key,
+    months_of,
+    partitioned_check_spec,
+    preview,
+)
 from bank_assets.contracts import CONTRACTS, Contract, parents
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
@@ -68,71 +78,72 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
     @asset(
         key=asset_key,
         deps=[key("bronze", name), *[key("silver", p) for p in parents(contract)]],
-        partitions_def=monthly_partitions if contract.is_monthly else None,
+        partitions_def=monthly_partitions,
+        backfill_policy=SINGLE_RUN,
         group_name="silver",
         kinds={"duckdb"},
         owners=[OWNER],
         pool=WAREHOUSE_POOL,
-        check_specs=[
-            AssetCheckSpec(s.name, asset=asset_key, description=s.description, blocking=s.blocking) for s in specs
-        ],
+        check_specs=[partitioned_check_spec(s.name, asset_key, s.description, s.blocking) for s in specs],
         description=f"silver.{name}: {contract.description} Typed by contract, deduplicated on "
         f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "
         f"silver.{name}_rejects with a reason code.",
         metadata={
-            "dagster/column_schema": column_schema(contract, extra + LINEAGE[:1] + LINEAGE[1:]),
+            "dagster/column_schema": column_schema(contract, extra + LINEAGE),
             "dagster/table_name": f"silver.{name}",
             "business_key": ", ".join(contract.key),
             "pii_columns": ", ".join(contract.pii_columns) or "none",
         },
     )
     def _silver(context: AssetExecutionContext, config: SilverConfig, warehouse: Warehouse):
-        month = month_of(context, contract)
-        label = f"{month:%Y-%m}" if month else "reference"
+        published: list[str] = []
         with warehouse.connect(log=context.log.warning) as con:
-            silver.stage(con, contract, month, deduplicate=config.deduplicate)
-            outcomes = audit.run_checks(con, contract, month)
-            results = [
-                AssetCheckResult(
-                    check_name=o.name,
-                    passed=o.passed,
-                    severity=AssetCheckSeverity.ERROR if o.severity == "ERROR" else AssetCheckSeverity.WARN,
-                    metadata={k: (MetadataValue.json(v) if isinstance(v, dict) else v) for k, v in o.metadata.items()},
+            for pk, month in months_of(context):
+                label = f"{month:%Y-%m}"
+                silver.stage(con, contract, month, deduplicate=config.deduplicate)
+                outcomes = audit.run_checks(con, contract, month)
+                for o in outcomes:
+                    yield check_evaluation(asset_key, o.name, pk, o.passed, o.severity, o.blocking, o.metadata)
+                blocked = [o for o in outcomes if o.blocking and not o.passed]
+                if blocked:
+                    done = f" Months published before it in this run: {', '.join(published)}." if published else ""
+                    raise Failure(
+                        description=f"silver.{name} {label} was NOT published: blocking check(s) failed: "
+                        + "; ".join(f"{o.name} {audit.describe(o.metadata)}" for o in blocked)
+                        + f". Readers still see the previous data for {label}.{done}",
+                        metadata={"partition": label, "failed_checks": ", ".join(o.name for o in blocked)},
+                    )
+                counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
+                stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
+                silver.publish(con, contract, month, stats)
+                published.append(label)
+                params = {"m": month}
+                reasons = dict(
+                    con.execute(
+                        f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE _partition_month = $m "
+                        "GROUP BY 1 ORDER BY 1",
+                        params,
+                    ).fetchall()
                 )
-                for o in outcomes
-            ]
-            blocked = [o for o in outcomes if o.blocking and not o.passed]
-            if blocked:
-                yield from results
-                raise Failure(
-                    description=f"silver.{name} {label}: blocking checks failed: "
-                    + "; ".join(f"{o.name} {o.metadata}" for o in blocked)
-                    + ". The partition was NOT published: readers still see the previous data.",
+                plot = daily_plot(con, contract, month) if contract.event_column else None
+                context.add_asset_metadata(
+                    {
+                        "dagster/row_count": stats["silver_rows"],
+                        **stats,
+                        "rejects_by_reason": MetadataValue.json(reasons),
+                        "preview": preview(
+                            con, contract, f"SELECT * FROM silver.{name} WHERE _partition_month = $m", params
+                        ),
+                        **({"rows_per_day": plot} if plot else {}),
+                    },
+                    partition_key=pk,
                 )
-            counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
-            stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
-            silver.publish(con, contract, month, stats)
-            where = "_partition_month = $m" if month else "true"
-            params = {"m": month} if month else {}
-            reasons = dict(
-                con.execute(
-                    f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE {where} GROUP BY 1 ORDER BY 1",
-                    params,
-                ).fetchall()
-            )
-            sample = preview(con, f"SELECT * FROM silver.{name} WHERE {where}", params)
-            plot = daily_plot(con, contract, month) if month and contract.event_column else None
-        yield MaterializeResult(
-            metadata={
-                "dagster/row_count": stats["silver_rows"],
-                **stats,
-                "rejects_by_reason": MetadataValue.json(reasons),
-                "partition": label,
-                "preview": sample,
-                **({"rows_per_day": plot} if plot else {}),
-            },
-            check_results=results,
-        )
+                context.log.info(
+                    f"silver.{name} {label}: {stats['silver_rows']:,} rows, {stats['rejects']:,} rejects, "
+                    f"{stats['duplicates_removed']:,} duplicates removed"
+                )
+        yield MaterializeResult()
+        yield from check_outputs(context)
 
     return _silver
 

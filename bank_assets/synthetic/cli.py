@@ -60,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     began = time.perf_counter()
-    total = len(months) * (len(tables) if tables else 6) + 2
+    total = len(months) * (len(tables) if tables else len(CONTRACTS))
 
     def progress(w: Written) -> None:
         progress.done += 1  # type: ignore[attr-defined]
         if not args.quiet:
             bad = sum(w.defects.values())
             print(
-                f"[{progress.done:>3}/{total}] {w.month or 'reference':<9} {w.table:<14} "  # type: ignore[attr-defined]
+                f"[{progress.done:>3}/{total}] {w.month:<9} {w.table:<14} "  # type: ignore[attr-defined]
                 f"{w.rows:>10,} rows ({bad:,} injected defects)  {time.perf_counter() - began:6.1f}s",
                 file=sys.stderr,
                 flush=True,

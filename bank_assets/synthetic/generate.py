@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from bank_assets.contracts import CONTRACTS, MONTHLY_TABLES, REFERENCE_TABLES
+from bank_assets.contracts import CONTRACTS, TABLES
 from bank_assets.layout import landing_file
 from bank_assets.synthetic.defects import inject
 from bank_assets.synthetic.months import month_label
@@ -26,27 +26,27 @@ DEFECT_TABLES = ("customers", "accounts", "transactions", "loans", "loan_payment
 @dataclass(frozen=True)
 class Written:
     table: str
-    month: str | None
+    month: str
     path: Path
     rows: int
     clean_rows: int
     defects: dict[str, int]
 
 
-def build(world: World, table: str, m: int | None) -> tuple[pa.Table, int, dict[str, int]]:
+def build(world: World, table: str, m: int) -> tuple[pa.Table, int, dict[str, int]]:
     """The landing table as it will be written: clean rows plus injected defects."""
     cfg = world.cfg
     clean = world.table(table, m)
     if table not in DEFECT_TABLES:
         return clean, clean.num_rows, {}
-    rng = np.random.default_rng([cfg.seed, STREAM_DEFECTS, zlib.crc32(table.encode()), m or 0])
+    rng = np.random.default_rng([cfg.seed, STREAM_DEFECTS, zlib.crc32(table.encode()), m])
     dirty, counts = inject(clean, CONTRACTS[table], cfg.defects, rng)
     return dirty, clean.num_rows, counts
 
 
-def write_table(world: World, table: str, m: int | None, out: Path) -> Written:
+def write_table(world: World, table: str, m: int, out: Path) -> Written:
     cfg = world.cfg
-    label = month_label(m) if m is not None else None
+    label = month_label(m)
     path = landing_file(out, table, label)
     data, clean_rows, counts = build(world, table, m)
     write_csv(data, path)
@@ -72,11 +72,10 @@ def generate(
     months: Iterable[int],
     out: Path,
     tables: Iterable[str] | None = None,
-    reference: bool = True,
     on_file: Callable[[Written], None] | None = None,
 ) -> list[Written]:
-    """Write the landing zone for `months` (and the reference tables) under `out`."""
-    wanted = list(tables) if tables is not None else MONTHLY_TABLES
+    """Write the landing zone for `months` under `out`: every table, reference snapshots included."""
+    wanted = list(tables) if tables is not None else TABLES
     unknown = set(wanted) - set(CONTRACTS)
     if unknown:
         raise ValueError(f"unknown tables: {sorted(unknown)}; known: {sorted(CONTRACTS)}")
@@ -88,12 +87,7 @@ def generate(
         if on_file:
             on_file(w)
 
-    if reference:
-        for t in REFERENCE_TABLES:
-            if tables is None or t in wanted:
-                emit(write_table(world, t, None, Path(out)))
     for m in months:
         for t in wanted:
-            if CONTRACTS[t].is_monthly:
-                emit(write_table(world, t, m, Path(out)))
+            emit(write_table(world, t, m, Path(out)))
     return written

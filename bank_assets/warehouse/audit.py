@@ -42,6 +42,20 @@ class CheckOutcome:
     metadata: dict[str, object] = field(default_factory=dict)
 
 
+SAMPLE_SIZE = 5
+
+
+def sample(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[str]:
+    """Up to SAMPLE_SIZE offending keys (first column of `sql`), as text, for check metadata."""
+    rows = con.execute(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}", _bind(sql, params or {})).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def describe(metadata: dict[str, object]) -> str:
+    """A check's numbers as plain text: `rows=10, duplicate_keys=2, sample_duplicate_keys=[...]`."""
+    return "(" + ", ".join(f"{k}={v}" for k, v in metadata.items()) + ")"
+
+
 def check_specs(contract: Contract) -> list[CheckSpecInfo]:
     """The checks every silver partition of this contract must pass (one source: the contract)."""
     key = ", ".join(contract.key)
@@ -67,7 +81,7 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
         specs.append(
             CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.", False, "ERROR")
         )
-    if contract.is_monthly:
+    if contract.event_column:
         specs.append(
             CheckSpecInfo(
                 "volume_vs_trailing",
@@ -79,7 +93,7 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
     return specs
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None) -> list[CheckOutcome]:
+def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> list[CheckOutcome]:
     """Evaluate every check of `check_specs(contract)` against the staging tables."""
     stage = stage_table(contract)
     rejects = rejects_stage_table(contract)
@@ -94,7 +108,19 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
 
     key = ", ".join(q(k) for k in contract.key)
     rows, distinct = one(f"SELECT count(*), count(DISTINCT ({key})) FROM {stage}")
-    add("key_unique", rows == distinct, rows=rows, distinct_keys=distinct, duplicate_keys=rows - distinct)
+    dup_sample = (
+        sample(con, f"SELECT concat_ws('|', {key}) FROM {stage} GROUP BY {key} HAVING count(*) > 1 ORDER BY 1")
+        if rows != distinct
+        else []
+    )
+    add(
+        "key_unique",
+        rows == distinct,
+        rows=rows,
+        distinct_keys=distinct,
+        duplicate_keys=rows - distinct,
+        **({"sample_duplicate_keys": dup_sample} if dup_sample else {}),
+    )
 
     nulls = ", ".join(f"count(*) FILTER (WHERE {q(c.name)} IS NULL)" for c in contract.required_columns)
     counts = one(f"SELECT {nulls} FROM {stage}")
@@ -102,7 +128,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
     add("required_not_null", not by_col, null_counts=by_col or "none", rows=rows)
 
     # row-level lineage: each bronze row is in silver, in rejects, or a duplicate of a silver key
-    part = "b._partition_month = $month" if contract.is_monthly else "true"
+    part = "b._partition_month = $month"
     typed_keys = ", ".join(f"{typed_expr(contract.column(k))} AS __k{i}" for i, k in enumerate(contract.key))
     keys_join = " AND ".join(f"k.{q(k)} = b.__k{i}" for i, k in enumerate(contract.key))
     key_null = " OR ".join(f"b.__k{i} IS NULL" for i in range(len(contract.key)))
@@ -146,7 +172,14 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
             f"(SELECT 1 FROM silver.{ptable} p WHERE {scope} AND p.{q(pcol)} = s.{q(c.name)})"
         )
         missing = one(sql, _bind(sql, params))[0]
-        add(f"fk_{c.name}", missing == 0, unresolved=missing, parent=c.references)
+        keys = sample(con, sql.replace("SELECT count(*)", f"SELECT DISTINCT s.{q(c.name)}") + " ORDER BY 1", params)
+        add(
+            f"fk_{c.name}",
+            missing == 0,
+            unresolved=missing,
+            parent=c.references,
+            **({"sample_unresolved_keys": keys} if missing else {}),
+        )
 
     accepted = [c for c in contract.columns if c.accepted]
     if accepted:
@@ -157,7 +190,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
         by_col = {c.name: int(n) for c, n in zip(accepted, bad, strict=True) if n}
         add("accepted_values", not by_col, violations=by_col or "none")
 
-    if contract.is_monthly:
+    if contract.event_column:
         has_stats = one(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' "
             "AND table_name = '_partition_stats'"

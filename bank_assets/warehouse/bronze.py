@@ -138,24 +138,24 @@ class BronzeLoad:
 
 
 def load(
-    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, partition: dt.date | None, ingested_at: dt.datetime
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, partition: dt.date, ingested_at: dt.datetime
 ) -> BronzeLoad:
-    """Replace the partition (or the whole reference table) with the file's rows, atomically."""
+    """Replace the month's partition with the file's rows, atomically."""
     errors: list[Exception] = []
     con.register("_bronze_in", read_landing(path, contract, errors))
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
-    where = "_partition_month = $part" if partition else "true"
+    where = "_partition_month = $part"
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
         con.execute(bronze_ddl(contract))
-        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition} if partition else {})
+        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
         con.execute(
             f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
             {"file": str(path), "ts": ingested_at, "part": partition},
         )
         n = con.execute(
-            f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition} if partition else {}
+            f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}
         ).fetchone()[0]
         con.execute("COMMIT")
     except Exception as e:

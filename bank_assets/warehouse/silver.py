@@ -48,10 +48,8 @@ def rejects_stage_table(contract: Contract) -> str:
 
 def parent_scope(parent: Contract) -> str:
     """Which parent rows a child row of month $month may point at."""
-    if not parent.is_monthly:
-        return "true"
-    if parent.event_column == "snapshot_date":
-        return "_partition_month = $month"  # a snapshot: the same month
+    if parent.is_snapshot:
+        return "_partition_month = $month"  # a snapshot (customers, accounts, reference data): the same month
     return "_partition_month <= $month"  # an event table (loans): anything up to the month
 
 
@@ -87,7 +85,7 @@ def _rules(contract: Contract) -> list[tuple[str, str, str]]:
             values = ", ".join(f"'{v}'" for v in c.accepted)
             code = "UNKNOWN_CURRENCY" if c.accepted == CURRENCIES else "NOT_ACCEPTED"
             rules.append((f"t.{q(c.name)} NOT IN ({values})", code, c.name))
-    if contract.is_monthly and contract.event_column:
+    if contract.event_column:
         e = q(contract.event_column)
         rules.append((f"NOT (t.{e} >= $month AND t.{e} < $next_month)", "OUT_OF_PARTITION", contract.event_column))
     for i, c in enumerate(contract.foreign_keys):
@@ -103,7 +101,7 @@ def _rules(contract: Contract) -> list[tuple[str, str, str]]:
 def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     """SQL statements building the staging table and staging rejects for one partition."""
     t = contract.name
-    part = "_partition_month = $month" if contract.is_monthly else "true"
+    part = "_partition_month = $month"
     typed = ",\n    ".join(
         [f"{typed_expr(c)} AS {q(c.name)}" for c in contract.columns]
         + [f"nullif(trim({q(c.name)}), '') AS {q(c.name + '__raw')}" for c in contract.columns]
@@ -148,7 +146,7 @@ FROM t {" ".join(joins)}"""
     )
     key = ", ".join(q(k) for k in contract.key)
     dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1" if deduplicate else ""
-    part_value = "$month::DATE" if contract.is_monthly else "NULL::DATE"
+    part_value = "$month::DATE"
     cols = ", ".join(q(c) for c in contract.column_names)
     stage = f"""
 CREATE OR REPLACE TEMP TABLE {stage_table(contract)} AS
@@ -167,9 +165,7 @@ ORDER BY _source_row"""
     return [typed_sql, stage, rejects]
 
 
-def month_params(contract: Contract, month: dt.date | None) -> dict[str, dt.date]:
-    if not contract.is_monthly or month is None:
-        return {}
+def month_params(contract: Contract, month: dt.date) -> dict[str, dt.date]:
     nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
     return {"month": month, "next_month": nxt}
 
@@ -178,7 +174,7 @@ def _bind(sql: str, params: dict[str, dt.date]) -> dict[str, dt.date]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
-def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None) -> None:
+def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> None:
     """Fail early, with a clear message, if a parent the rules need has no data for the month."""
     params = month_params(contract, month)
     needed = [
@@ -198,9 +194,9 @@ def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: d
             else 0
         )
         if n == 0:
-            when = f" for {month:%Y-%m}" if month and CONTRACTS[parent].is_monthly else ""
             raise MissingParentError(
-                f"silver.{contract.name} needs silver.{parent}{when}, which is empty: materialize it first"
+                f"silver.{contract.name} {month:%Y-%m} needs silver.{parent} for {month:%Y-%m}, which is empty: "
+                f"materialize silver.{parent} for that month first (a run of all assets does it in order)"
             )
 
 
@@ -212,7 +208,7 @@ class StageCounts:
 
 
 def stage(
-    con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None, deduplicate: bool = True
+    con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, deduplicate: bool = True
 ) -> StageCounts:
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
@@ -222,7 +218,7 @@ def stage(
         con.execute(sql, _bind(sql, params))
     con.execute("DROP TABLE IF EXISTS _typed")
     count = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-    part = "_partition_month = $month" if contract.is_monthly else "true"
+    part = "_partition_month = $month"
     bronze = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {part}", _bind(part, params)).fetchone()[0]
     return StageCounts(
         bronze,
@@ -231,11 +227,11 @@ def stage(
     )
 
 
-def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date | None, stats: dict[str, int]) -> None:
+def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, stats: dict[str, int]) -> None:
     """Swap the staged partition in: delete + insert for data, rejects and stats, one transaction."""
     t = contract.name
-    where = "_partition_month = $month" if contract.is_monthly else "true"
-    params = {"month": month} if contract.is_monthly else {}
+    where = "_partition_month = $month"
+    params = {"month": month}
     try:
         con.execute("BEGIN TRANSACTION")
         for target, source in ((t, stage_table(contract)), (f"{t}_rejects", rejects_stage_table(contract))):

@@ -1,4 +1,5 @@
--- The anomaly marts count the same purchases and anomalies per month: transaction_anomalies,
+{{ config(meta={'dagster': {'asset_key': ['gold', 'transaction_anomalies']}}) }}
+-- Checked for the months of the window. The anomaly marts count the same purchases and anomalies per month: transaction_anomalies,
 -- anomaly_rate_monthly (by segment), the district and zone KPIs, and fct_transactions.
 with
 
@@ -6,7 +7,7 @@ facts as (
 
     select transaction_month as report_month, count(*) as n_purchases
     from {{ ref('fct_transactions') }}
-    where txn_type = 'PURCHASE'
+    where txn_type = 'PURCHASE' and {{ month_in_window('transaction_month') }}
     group by transaction_month
 
 ),
@@ -15,6 +16,7 @@ anomalies as (
 
     select transaction_month as report_month, count(*) as n_anomalies
     from {{ ref('transaction_anomalies') }}
+    where {{ month_in_window('transaction_month') }}
     group by transaction_month
 
 ),
@@ -25,6 +27,7 @@ anomalies as (
 
     select report_month, sum(n_purchases) as n_purchases, sum(n_anomalies) as n_anomalies
     from {{ ref(mart) }}
+    where {{ month_in_window('report_month') }}
     group by report_month
 
 ),

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'asset_key': ['gold', 'cashflow_monthly']}}) }}
 -- cashflow_monthly, cashflow_by_category_monthly and fct_transactions agree month by month
 -- (same months, same totals). Returns the months that disagree.
 with
@@ -10,6 +11,7 @@ facts as (
         sum(amount_pen) filter (where direction = 'DEBIT') as outflow_pen,
         count(*) as n_transactions
     from {{ ref('fct_transactions') }}
+    where {{ month_in_window('transaction_month') }}
     group by transaction_month
 
 ),
@@ -22,6 +24,7 @@ by_category as (
         sum(outflow_pen) as outflow_pen,
         sum(n_transactions) as n_transactions
     from {{ ref('cashflow_by_category_monthly') }}
+    where {{ month_in_window('report_month') }}
     group by report_month
 
 ),
@@ -29,6 +32,7 @@ by_category as (
 monthly as (
 
     select * from {{ ref('cashflow_monthly') }}
+    where {{ month_in_window('report_month') }}
 
 )
 

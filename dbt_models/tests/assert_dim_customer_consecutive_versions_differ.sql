@@ -1,35 +1,42 @@
--- Two consecutive versions of a customer must differ in at least one tracked attribute,
--- and each non-current version must end where the next one starts.
+{{ config(meta={'dagster': {'asset_key': ['gold', 'dim_customer']}}) }}
+-- Every version opened in the window starts where the previous version of the customer ends,
+-- and the customer was either absent from the previous month's snapshot or differed from it
+-- in a tracked attribute. Returns the offending versions.
+{% set tracked = ['segment', 'district', 'city', 'address_hash', 'income_band', 'employment_status', 'status'] %}
 with
 
 versions as (
 
     select
         *,
-        lead(valid_from) over by_version as next_valid_from,
-        lag(segment) over by_version as prev_segment,
-        lag(district) over by_version as prev_district,
-        lag(city) over by_version as prev_city,
-        lag(address_hash) over by_version as prev_address_hash,
-        lag(income_band) over by_version as prev_income_band,
-        lag(employment_status) over by_version as prev_employment_status,
-        lag(status) over by_version as prev_status,
-        lag(customer_id) over by_version as prev_customer_id
+        lag(valid_to) over (partition by customer_id order by valid_from) as previous_valid_to,
+        lag(valid_from) over (partition by customer_id order by valid_from) as previous_valid_from
     from {{ ref('dim_customer') }}
-    window by_version as (partition by customer_id order by valid_from)
+
+),
+
+opened as (
+
+    select * from versions
+    where {{ month_in_window('valid_from') }}
+
+),
+
+previous_month as (
+
+    select * from {{ ref('stg_silver__customers') }}
 
 )
 
-select customer_id, valid_from
-from versions
-where valid_to is distinct from next_valid_from
+select opened.customer_id, opened.valid_from
+from opened
+left join previous_month
+    on previous_month.customer_id = opened.customer_id
+    and previous_month.snapshot_month = cast(opened.valid_from - interval 1 month as date)
+where (opened.previous_valid_from is not null and opened.previous_valid_to is distinct from opened.valid_from)
    or (
-       prev_customer_id is not null
-       and segment is not distinct from prev_segment
-       and district is not distinct from prev_district
-       and city is not distinct from prev_city
-       and address_hash is not distinct from prev_address_hash
-       and income_band is not distinct from prev_income_band
-       and employment_status is not distinct from prev_employment_status
-       and status is not distinct from prev_status
+       previous_month.customer_id is not null
+       {%- for column in tracked %}
+       and previous_month.{{ column }} is not distinct from opened.{{ column }}
+       {%- endfor %}
    )

@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'transaction_month'}) }}
+
 -- IQR outlier thresholds of card purchases per (month, customer segment).
 -- Population: txn_type = 'PURCHASE'; segment = the customer's segment in that month's snapshot.
 -- q1/q3 = quantile_cont(amount_pen, 0.25/0.75) (linear interpolation), threshold = q3 + 1.5 * (q3 - q1).

@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'transaction_month'}) }}
+
 -- Every transaction with its account and customer as they were in the transaction's month
 -- (the account and customer snapshots of the same month), and the customer's zone.
 with
@@ -66,6 +68,7 @@ enriched as (
         and transactions.transaction_month = customers.snapshot_month
     left join district_zones
         on customers.district = district_zones.district
+        and transactions.transaction_month = district_zones.snapshot_month
 
 )
 

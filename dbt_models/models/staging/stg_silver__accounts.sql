@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'snapshot_month'}) }}
+
 with
 
 source as (

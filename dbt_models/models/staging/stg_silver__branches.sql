@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'snapshot_month'}) }}
+
 with
 
 source as (
@@ -21,7 +23,10 @@ renamed as (
 
         -- numerics
         latitude,
-        longitude
+        longitude,
+
+        -- dates
+        _partition_month as snapshot_month
 
     from source
 

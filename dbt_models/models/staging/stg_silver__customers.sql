@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'snapshot_month'}) }}
+
 -- PII stops here: names, email, phone, street and national id are dropped; only one-way hashes
 -- of the national id and of the address leave staging.
 with
@@ -27,6 +29,7 @@ renamed as (
 
         -- dates
         birth_date,
+        year(birth_date) as birth_year,
         signup_date,
         snapshot_date,
         cast(date_trunc('month', snapshot_date) as date) as snapshot_month

@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'rate_month'}) }}
+
 with
 
 source as (

@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'due_month'}) }}
+
 with
 
 source as (

@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'origination_month'}) }}
+
 with
 
 source as (

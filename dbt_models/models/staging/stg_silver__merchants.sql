@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'snapshot_month'}) }}
+
 with
 
 source as (
@@ -17,7 +19,10 @@ renamed as (
         merchant_name,
         category,
         mcc,
-        district
+        district,
+
+        -- dates
+        _partition_month as snapshot_month
 
     from source
 

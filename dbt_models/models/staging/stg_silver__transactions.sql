@@ -1,3 +1,5 @@
+{{ config(meta={'partition_column': 'transaction_month'}) }}
+
 with
 
 source as (

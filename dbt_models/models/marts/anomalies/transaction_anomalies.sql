@@ -7,7 +7,8 @@
         incremental_strategy='delete+insert',
         unique_key='transaction_month',
         on_schema_change='fail',
-        pre_hook="{{ delete_window('transaction_month') }}"
+        pre_hook="{{ delete_window('transaction_month') }}",
+        meta={'partition_column': 'transaction_month'}
     )
 }}
 

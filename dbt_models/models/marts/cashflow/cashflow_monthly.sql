@@ -6,7 +6,8 @@
         incremental_strategy='delete+insert',
         unique_key='report_month',
         on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}"
+        pre_hook="{{ delete_window('report_month') }}",
+        meta={'partition_column': 'report_month'}
     )
 }}
 

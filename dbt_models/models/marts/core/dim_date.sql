@@ -1,10 +1,31 @@
--- Calendar, one row per day from 2020-01-01 to 2030-12-31 (a fixed range: nothing reads the clock).
+-- Calendar, one row per day, built month by month: a month's partition holds that month's days
+-- (nothing reads the clock). It is published with the month's data: the reference below makes
+-- the month's fx rates (the first table of a month) its parent, so a calendar month never exists
+-- before the month does.
+-- depends_on: {{ ref('stg_silver__fx_rates') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('month_start') }}",
+        meta={'partition_column': 'month_start'}
+    )
+}}
+
 with
 
 days as (
 
     select cast(generate_series as date) as date_day
-    from generate_series(date '2020-01-01', date '2030-12-31', interval 1 day)
+    from generate_series(
+        cast('{{ window_min() }}' as date),
+        cast('{{ window_max() }}' as date) - interval 1 day,
+        interval 1 day
+    )
+    -- without a window (a plain `dbt build`) the calendar covers the years the bank can report on
+    where generate_series >= date '2020-01-01' and generate_series < date '2031-01-01'
 
 ),
 

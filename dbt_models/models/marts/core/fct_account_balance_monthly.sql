@@ -7,7 +7,8 @@
         incremental_strategy='delete+insert',
         unique_key='snapshot_month',
         on_schema_change='fail',
-        pre_hook="{{ delete_window('snapshot_month') }}"
+        pre_hook="{{ delete_window('snapshot_month') }}",
+        meta={'partition_column': 'snapshot_month'}
     )
 }}
 
@@ -22,7 +23,8 @@ snapshots as (
 
 branches as (
 
-    select branch_id, district, zone from {{ ref('stg_silver__branches') }}
+    select branch_id, district, zone, snapshot_month from {{ ref('stg_silver__branches') }}
+    where {{ month_in_window('snapshot_month') }}
 
 ),
 
@@ -66,7 +68,9 @@ final as (
         snapshots.snapshot_month
 
     from snapshots
-    left join branches on snapshots.branch_id = branches.branch_id
+    left join branches
+        on snapshots.branch_id = branches.branch_id
+        and snapshots.snapshot_month = branches.snapshot_month
     left join customers
         on snapshots.customer_id = customers.customer_id
         and snapshots.snapshot_month >= customers.valid_from

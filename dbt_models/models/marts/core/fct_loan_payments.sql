@@ -8,7 +8,8 @@
         incremental_strategy='delete+insert',
         unique_key='due_month',
         on_schema_change='fail',
-        pre_hook="{{ delete_window('due_month') }}"
+        pre_hook="{{ delete_window('due_month') }}",
+        meta={'partition_column': 'due_month'}
     )
 }}
 

@@ -1,53 +1,53 @@
--- RFM churn risk per customer of customer_360, as of its as-of date (the latest snapshot in the
--- window). Transactions: inside the window, up to the as-of date.
---   recency_days = as_of_date - date of the customer's last transaction (NULL: none in the window)
+-- RFM churn risk per customer per as-of month (a periodic snapshot over customer_360's rows):
+--   recency_days = as_of_date - date of the customer's last transaction in the trailing 12 months
+--                  (NULL: none)
 --   frequency    = transactions in the last 3 months (the as-of month and the two before)
 --   monetary_pen = DEBIT amount_pen in those 3 months
---   r/f/m_score  = ntile(5), 5 = best (most recent, most frequent, highest spend); ties are broken
---                  by customer_id so the split is deterministic; no transaction at all ranks lowest
+--   r/f/m_score  = ntile(5) among the as-of month's customers, 5 = best (most recent, most
+--                  frequent, highest spend); ties broken by customer_id; no transaction ranks lowest
 --   risk_band    = HIGH   if status is DORMANT or CLOSED, or no transaction in the last 3 months,
 --                         or rfm_score (r + f + m, 3..15) <= 6
 --                  MEDIUM if rfm_score <= 9
 --                  LOW    otherwise
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='as_of_month',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window('as_of_month') }}",
+        meta={'partition_column': 'as_of_month'}
+    )
+}}
+
 with
 
 customers as (
 
-    select customer_id, segment, status, as_of_month, as_of_date from {{ ref('customer_360') }}
+    select customer_id, segment, status, last_transaction_date, as_of_month, as_of_date
+    from {{ ref('customer_360') }}
+    where {{ month_in_window('as_of_month') }}
 
 ),
 
-as_of as (
+as_of_months as (
 
-    select distinct as_of_month, as_of_date from customers
-
-),
-
-transactions as (
-
-    select transactions.*
-    from {{ ref('int_transactions_enriched') }} as transactions
-    cross join as_of
-    where {{ in_window('transactions.transaction_ts') }}
-      and transactions.transaction_date <= as_of.as_of_date
+    select distinct as_of_month from customers
 
 ),
 
-rfm_inputs as (
+recent as (
 
     select
-        transactions.customer_id,
-        max(transactions.transaction_date) as last_transaction_date,
-        count(*) filter (
-            where transactions.transaction_month >= as_of.as_of_month - interval 2 month
-        ) as frequency,
-        coalesce(sum(transactions.amount_pen) filter (
-            where transactions.transaction_month >= as_of.as_of_month - interval 2 month
-              and transactions.direction = 'DEBIT'
-        ), 0) as monetary
-    from transactions
-    cross join as_of
-    group by transactions.customer_id
+        as_of_months.as_of_month,
+        activity.customer_id,
+        sum(activity.n_transactions) as frequency,
+        sum(activity.debits_pen) as monetary
+    from as_of_months
+    inner join {{ ref('int_customer_month_activity') }} as activity
+        on activity.activity_month <= as_of_months.as_of_month
+        and activity.activity_month >= cast(as_of_months.as_of_month - interval 2 month as date)
+    group by as_of_months.as_of_month, activity.customer_id
 
 ),
 
@@ -55,12 +55,13 @@ joined as (
 
     select
         customers.*,
-        rfm_inputs.last_transaction_date,
-        date_diff('day', rfm_inputs.last_transaction_date, customers.as_of_date) as recency_days,
-        coalesce(rfm_inputs.frequency, 0) as frequency,
-        coalesce(rfm_inputs.monetary, 0) as monetary
+        date_diff('day', customers.last_transaction_date, customers.as_of_date) as recency_days,
+        coalesce(recent.frequency, 0) as frequency,
+        coalesce(recent.monetary, 0) as monetary
     from customers
-    left join rfm_inputs on customers.customer_id = rfm_inputs.customer_id
+    left join recent
+        on customers.customer_id = recent.customer_id
+        and customers.as_of_month = recent.as_of_month
 
 ),
 
@@ -68,9 +69,9 @@ scored as (
 
     select
         *,
-        ntile(5) over (order by recency_days desc nulls first, customer_id) as r_score,
-        ntile(5) over (order by frequency, customer_id) as f_score,
-        ntile(5) over (order by monetary, customer_id) as m_score
+        ntile(5) over (partition by as_of_month order by recency_days desc nulls first, customer_id) as r_score,
+        ntile(5) over (partition by as_of_month order by frequency, customer_id) as f_score,
+        ntile(5) over (partition by as_of_month order by monetary, customer_id) as m_score
     from joined
 
 ),
