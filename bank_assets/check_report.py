@@ -28,7 +28,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult,
 
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
-from bank_assets.definitions import defs
+from bank_assets.definitions import defs, monthly_job
 from bank_assets.resources import LandingZone, Warehouse
 from bank_assets.run import Step, parse_months, print_result, run_steps
 
@@ -41,6 +41,7 @@ class Row:
     severity: str
     passed: bool
     seen: str
+    skipped: bool = False  # expected but not run (its reason is in `seen`)
 
 
 def _value(v: object) -> object:
@@ -59,47 +60,72 @@ def _seen(metadata: dict) -> str:
 
 
 def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None:
-    graph = defs.resolve_asset_graph()
+    """Every check evaluated in the month's run, on the partition it recorded, and every check
+    expected for the month that did not run, as skipped with the reason."""
+    seen = set()
     for e in result.get_asset_check_evaluations():
-        partitioned = graph.get(e.asset_key).is_partitioned
+        seen.add((e.asset_key, e.check_name))
         rows.append(
             Row(
                 asset=e.asset_key.to_user_string(),
                 check=e.check_name,
-                partition=(step.partition if partitioned else "") or "-",
+                partition=(e.partition or "-")[:7],
                 severity="WARN" if e.severity == AssetCheckSeverity.WARN else "ERROR",
                 passed=e.passed,
                 seen=_seen(dict(e.metadata)),
             )
         )
+    failed = sorted(e.step_key.replace("__", ".") for e in result.get_step_failure_events())
+    graph = defs.resolve_asset_graph()
+    groups = ("landing", "bronze", "silver", "gold") if step.job_name == monthly_job.name else ("silver",)
+    for check_key in sorted(graph.asset_check_keys, key=str):
+        if (check_key.asset_key, check_key.name) in seen or graph.get(check_key.asset_key).group_name not in groups:
+            continue
+        asset = check_key.asset_key.to_user_string().replace("/", ".")
+        why = (
+            f"{asset} {step.partition} failed"
+            if asset in failed
+            else f"upstream {', '.join(failed)} {step.partition} failed"
+            if failed
+            else "not executed"
+        )
+        rows.append(
+            Row(check_key.asset_key.to_user_string(), check_key.name, step.partition, "ERROR", False, why, skipped=True)
+        )
 
 
 def markdown(rows: list[Row], months: list[str]) -> str:
-    failed_errors = sum(1 for r in rows if not r.passed and r.severity == "ERROR")
+    skipped = sum(1 for r in rows if r.skipped)
+    failed_errors = sum(1 for r in rows if not r.passed and r.severity == "ERROR" and not r.skipped)
     failed_warns = sum(1 for r in rows if not r.passed and r.severity == "WARN")
     lines = [
         f"# Asset-check report {months[0]}..{months[-1]}",
         "",
-        f"{len(rows)} check evaluations: {len(rows) - failed_errors - failed_warns} passed, "
-        f"{failed_errors} ERROR failed, {failed_warns} WARN failed.",
+        f"{len(rows)} expected checks x months: {len(rows) - failed_errors - failed_warns - skipped} passed, "
+        f"{failed_errors} ERROR failed, {failed_warns} WARN failed, {skipped} skipped (did not run).",
         "",
         "| asset | check | partition | severity | result | seen |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     order = sorted(rows, key=lambda r: (r.passed, r.asset, r.check, r.partition))
     for r in order:
-        result = "passed" if r.passed else "**FAILED**"
+        result = "passed" if r.passed else "skipped" if r.skipped else "**FAILED**"
         seen = r.seen.replace("|", "\\|")
         lines.append(f"| {r.asset} | {r.check} | {r.partition} | {r.severity} | {result} | {seen} |")
     return "\n".join(lines) + "\n"
 
 
 def junit(rows: list[Row]) -> ET.ElementTree:
-    failures = sum(1 for r in rows if not r.passed)
-    suite = ET.Element("testsuite", name="asset_checks", tests=str(len(rows)), failures=str(failures))
+    failures = sum(1 for r in rows if not r.passed and r.severity == "ERROR" and not r.skipped)
+    skipped = sum(1 for r in rows if r.skipped or (not r.passed and r.severity == "WARN"))
+    suite = ET.Element(
+        "testsuite", name="asset_checks", tests=str(len(rows)), failures=str(failures), skipped=str(skipped)
+    )
     for r in rows:
         case = ET.SubElement(suite, "testcase", classname=r.asset, name=f"{r.check}[{r.partition}]")
-        if not r.passed:
+        if r.skipped:
+            ET.SubElement(case, "skipped", message=f"not run: {r.seen}")
+        elif not r.passed:
             tag = "failure" if r.severity == "ERROR" else "skipped"
             ET.SubElement(case, tag, message=f"{r.severity}: {r.check} failed").text = r.seen
         else:
@@ -160,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "asset_checks.md").write_text(text, encoding="utf-8")
     junit(rows).write(args.out / "asset_checks.xml", encoding="utf-8", xml_declaration=True)
     print(text)
-    errors = [r for r in rows if not r.passed and r.severity == "ERROR"]
+    errors = [r for r in rows if not r.passed and r.severity == "ERROR" and not r.skipped]
     if errors or not ok:
         print(f"{len(errors)} ERROR-severity check(s) failed; runs {'succeeded' if ok else 'FAILED'}", file=sys.stderr)
         return 1

@@ -22,7 +22,6 @@ from bank_assets.assets.gold import dbt_resource, gold_assets
 from bank_assets.assets.landing import landing_files
 from bank_assets.assets.silver import silver_assets
 from bank_assets.automation import build_landing_sensor, build_monthly_schedule
-from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import default_resources
 
 all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets]
@@ -33,14 +32,12 @@ gold_selection = AssetSelection.groups("gold")
 monthly_job = define_asset_job(
     "monthly_pipeline",
     selection=AssetSelection.all(),
-    partitions_def=monthly_partitions,
     description="A month (or a range of months, in one run) from landing files to gold: "
     "landing -> bronze -> silver (checks per month) -> every dbt model and test.",
 )
 ingest_job = define_asset_job(
     "ingest_monthly",
     selection=ingest_selection,
-    partitions_def=monthly_partitions,
     description="Landing -> bronze -> silver for a month; gold follows by declarative automation "
     "(the gold_automation sensor) for exactly that month.",
 )

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import tempfile
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -116,7 +116,9 @@ def failure_lines(result: ExecuteInProcessResult) -> list[str]:
             lines.append(f"  step {event.step_key} failed: {text[:1500]}")
     for e in result.get_asset_check_evaluations():
         if not e.passed:
-            seen = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in e.metadata.items() if not k.startswith("dagster"))
+            seen = ", ".join(
+                f"{k}={getattr(v, 'value', v)}" for k, v in e.metadata.items() if not k.startswith("dagster")
+            )
             lines.append(f"  check {e.asset_key.to_user_string()}:{e.check_name} [{e.partition}] failed ({seen[:300]})")
     return lines
 

@@ -24,6 +24,7 @@ def resources(root: Path, **landing) -> dict:
 
 
 SILVER = AssetSelection.groups("landing", "bronze", "silver")
+GOLD = AssetSelection.groups("gold")
 
 
 def run(
@@ -33,7 +34,7 @@ def run(
     selection: AssetSelection | None = None,
     run_config: dict | None = None,
 ) -> ExecuteInProcessResult:
-    """One month landing -> silver (with the reference tables), or `selection`."""
+    """One month landing -> silver, or `selection`."""
     return materialize(
         all_assets,
         partition_key=f"{month}-01",
@@ -50,31 +51,25 @@ def query(res: dict, sql: str, params: dict | None = None) -> list[tuple]:
         return con.execute(sql, params or {}).fetchall()
 
 
-def checksum(res: dict, layer: str, table: str, month: str | None) -> tuple:
+def checksum(res: dict, layer: str, table: str, month: str) -> tuple:
     """Row count and an order-independent hash of the business columns of one partition."""
     cols = ", ".join(f'"{c}"' for c in CONTRACTS[table].column_names)
-    where = "_partition_month = $m::DATE" if month else "true"
     return query(
         res,
-        f"SELECT count(*), sum(hash({cols})) FROM {layer}.{table} WHERE {where}",
-        {"m": f"{month}-01"} if month else {},
+        f"SELECT count(*), sum(hash({cols})) FROM {layer}.{table} WHERE _partition_month = $m::DATE",
+        {"m": f"{month}-01"},
     )[0]
 
 
 def run_months(res: dict, months: list[str], instance: DagsterInstance) -> None:
-    """Reference tables, then each month landing -> silver, as the main job does."""
-    from bank_assets.definitions import monthly_selection, reference_selection
+    """Each month landing -> silver, one run per month, as the ingest job does."""
+    from bank_assets.run import run_steps
 
-    assert materialize(all_assets, resources=res, instance=instance, selection=reference_selection).success
-    for m in months:
-        assert run(res, m, instance, selection=monthly_selection).success, m
+    assert run_steps(months, instance, res, gold=False), months
 
 
 def run_gold(res: dict, months: list[str], instance: DagsterInstance) -> None:
-    """Gold as the main job builds it: base models, the incremental range in one run, roll-ups."""
-    from bank_assets.run import steps_for
-
-    for step in steps_for(months):
-        if step.label.startswith("gold"):
-            result = materialize(all_assets, resources=res, instance=instance, selection=step.selection, **step.kwargs)
-            assert result.success, step.label
+    """Gold for each month, one run per month (after run_months)."""
+    for m in months:
+        result = run(res, m, instance, selection=GOLD)
+        assert result.success, m

@@ -46,13 +46,38 @@ def test_sensor_requests_new_and_changed_months_only(tmp_path):
     assert not result.run_requests
 
     # a new month, and a changed one
-    generate(cfg, months("2024-03", "2024-03"), tmp_path, reference=False)
+    generate(
+        cfg,
+        months("2024-03", "2024-03"),
+        tmp_path,
+        tables=["transactions", "accounts", "customers", "loans", "loan_payments", "fx_rates"],
+    )
     path.write_bytes(path.read_bytes() + path.read_bytes().splitlines(keepends=True)[-1])
     result, cursor = evaluate(sensor, landing, cursor)
     keys = sorted(r.partition_key for r in result.run_requests)
     assert keys == ["2024-02-01", "2024-03-01"]
     assert all(isinstance(r, RunRequest) and r.run_key.startswith(r.partition_key) for r in result.run_requests)
     assert set(json.loads(cursor)["months"]) == {"2024-01-01", "2024-02-01", "2024-03-01"}
+
+
+def test_reference_files_carry_forward_into_later_months(tmp_path):
+    """2024-03 has no merchants/branches files of its own: 2024-02's are carried forward, so the
+    month is complete (the new-month case above relies on it too)."""
+    from bank_assets.layout import resolve_landing_file
+
+    cfg = GeneratorConfig(seed=5, scale=TINY, defects=DefectRates.clean())
+    generate(cfg, months("2024-01", "2024-02"), tmp_path)
+    generate(cfg, months("2024-03", "2024-03"), tmp_path, tables=["transactions"])
+    assert (
+        resolve_landing_file(tmp_path, "merchants", "2024-03") == tmp_path / "merchants" / "2024-02" / "merchants.csv"
+    )
+    assert resolve_landing_file(tmp_path, "merchants", "2023-12") is None
+    assert resolve_landing_file(tmp_path, "customers", "2024-03") is None  # event tables never carry forward
+
+
+def test_schedule_and_sensor_target_the_named_monthly_job():
+    assert defs.resolve_schedule_def("monthly_close").job_name == "monthly_pipeline"
+    assert defs.resolve_sensor_def("landing_zone_sensor").job_name == "monthly_pipeline"
 
 
 def test_incomplete_month_waits(tmp_path):

@@ -31,6 +31,11 @@ def test_report_flags_a_failed_blocking_check(tmp_path, capsys):
     cases = suite.findall("testcase")
     assert int(suite.get("tests")) == len(cases) > 20 and int(suite.get("failures")) == 1
     assert [c.get("name") for c in cases if c.find("failure") is not None] == ["key_unique[2024-01]"]
+    # the checks of silver.accounts' children did not run: reported as skipped, with the reason
+    skipped = {c.get("classname") + ":" + c.get("name"): c.find("skipped") for c in cases}
+    txn = skipped["silver/transactions:key_unique[2024-01]"]
+    assert txn is not None and "upstream silver.accounts 2024-01 failed" in txn.get("message")
+    assert "| silver/transactions | key_unique | 2024-01 | ERROR | skipped |" in md
     assert "FAILED" in capsys.readouterr().out
 
 

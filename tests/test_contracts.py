@@ -18,8 +18,10 @@ def test_every_contract_is_coherent():
             if col.references:
                 table, column = col.references.split(".")
                 assert column in CONTRACTS[table].column_names, f"{name}.{col.name} -> {col.references}"
-        if c.is_monthly:
-            assert c.event_column in names, f"{name}: monthly tables need an event column"
+        if c.carries_forward:
+            assert c.event_column is None, f"{name}: reference snapshots have no event column"
+        else:
+            assert c.event_column in names, f"{name}: event tables need an event column"
         if c.money_columns:
             assert all(m.sql_type == "DECIMAL(18,2)" for m in c.money_columns), "money is DECIMAL(18,2)"
 

@@ -41,9 +41,22 @@ def test_asset_graph_matches_snapshot():
     assert now == json.loads(SNAPSHOT.read_text())
 
 
-def test_layers_are_groups_and_monthly_tables_are_partitioned():
+def test_every_asset_and_check_is_monthly_with_a_single_run_backfill():
+    """One coherent monthly graph: every asset and every check on the same monthly partitions,
+    every asset able to take a range in one run (so `dagster asset materialize --select '*'
+    --partition-range` is accepted), and no partitioned asset below an unpartitioned one."""
+    from dagster import BackfillPolicy
+
+    from bank_assets.partitions import monthly_partitions
+
+    graph = defs.resolve_asset_graph()
     now = current()
     assert {v["group"] for v in now.values()} == {"landing", "bronze", "silver", "gold"}
-    assert now["silver/transactions"]["partitioned"] and not now["silver/merchants"]["partitioned"]
-    assert now["gold/fct_transactions"]["partitioned"] and not now["gold/dim_customer"]["partitioned"]
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.partitions_def == monthly_partitions, key
+        assert node.backfill_policy == BackfillPolicy.single_run(), key
+    for check_key in graph.asset_check_keys:
+        assert graph.get_check_spec(check_key).partitions_def == monthly_partitions, check_key
     assert {"key_unique", "required_not_null", "reconciles_with_bronze"} <= set(now["silver/transactions"]["checks"])
+    assert "assert_anomaly_marts_agree" in now["gold/transaction_anomalies"]["checks"]

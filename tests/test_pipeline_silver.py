@@ -15,6 +15,7 @@ from bank_assets.layout import landing_file, manifest_file
 from .pipeline import checksum, query, resources, run
 
 MONTHS = ("2024-01", "2024-02")
+MONTHS_KEYS = ("2024-01-01", "2024-02-01")
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +33,17 @@ def dirty(tmp_path_factory, instance: DagsterInstance) -> dict:
     return res
 
 
-def landing_rows(res: dict, table: str, month: str | None) -> int:
+def landing_rows(res: dict, table: str, month: str) -> int:
     path = landing_file(Path(res["landing"].resolved_root), table, month)
     with path.open(encoding="utf-8", newline="") as f:
         return sum(1 for _ in csv.reader(f)) - 1
 
 
 def test_every_landing_row_is_accounted_for(dirty):
-    for table, c in CONTRACTS.items():
-        for month in MONTHS if c.is_monthly else (None,):
-            where = "_partition_month = $m::DATE" if month else "true"
-            p = {"m": f"{month}-01"} if month else {}
+    for table in CONTRACTS:
+        for month in MONTHS:
+            where = "_partition_month = $m::DATE"
+            p = {"m": f"{month}-01"}
             bronze = query(dirty, f"SELECT count(*) FROM bronze.{table} WHERE {where}", p)[0][0]
             silver = query(dirty, f"SELECT count(*) FROM silver.{table} WHERE {where}", p)[0][0]
             rejects = query(dirty, f"SELECT count(*) FROM silver.{table}_rejects WHERE {where}", p)[0][0]
@@ -100,7 +101,7 @@ def test_materialization_reports_the_four_counts(dirty, instance):
     counts = {k: meta[k].value for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
     assert counts["bronze_rows"] == counts["silver_rows"] + counts["duplicates_removed"] + counts["rejects"]
     assert counts["rejects"] > 0 and counts["duplicates_removed"] > 0
-    assert meta["partition"].value == "2024-02" and "| transaction_id |" in meta["preview"].value
+    assert event.partition == "2024-02-01" and "| transaction_id |" in meta["preview"].value
     assert "2024-02-01 .. 2024-02-29" in meta["rows_per_day"].value  # the daily bar chart
 
 
@@ -127,12 +128,7 @@ def test_money_is_decimal_and_converted_to_pen(dirty):
 
 
 def test_rematerializing_a_partition_changes_nothing(dirty, instance):
-    before = {
-        (layer, t): checksum(dirty, layer, t, "2024-01")
-        for layer in ("bronze", "silver")
-        for t, c in CONTRACTS.items()
-        if c.is_monthly
-    }
+    before = {(layer, t): checksum(dirty, layer, t, "2024-01") for layer in ("bronze", "silver") for t in CONTRACTS}
     assert run(dirty, "2024-01", instance).success
     after = {k: checksum(dirty, k[0], k[1], "2024-01") for k in before}
     assert after == before
@@ -154,6 +150,9 @@ def test_blocking_check_keeps_bad_partition_invisible(dirty, instance):
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert {e.check_name for e in failed} == {"key_unique"}
     assert failed[0].metadata["duplicate_keys"].value > 0
+    assert failed[0].partition == "2024-02-01" and failed[0].metadata["sample_duplicate_keys"].value
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "silver.accounts 2024-02 was NOT published" in failure and "key_unique" in failure
     assert checksum(dirty, "silver", "accounts", "2024-02") == accounts_before
     assert checksum(dirty, "silver", "transactions", "2024-02") == transactions_before
     ran = {e.step_key for e in result.get_step_success_events()}
@@ -176,6 +175,42 @@ def test_malformed_landing_file_fails_clearly(dirty, instance, tmp_path):
         assert checksum(dirty, "bronze", "transactions", "2024-02") == before
     finally:
         path.write_bytes(original)
+
+
+def test_a_range_run_records_each_month_on_its_partition(tmp_path, instance):
+    """One run over two months (a UI backfill with single-run policy): every check result and
+    materialization sits on its own month, none without a partition, none skipped."""
+    res = resources(tmp_path, defect_scale=1.0)
+    from dagster import materialize
+
+    from bank_assets.definitions import all_assets
+
+    from .pipeline import SILVER
+
+    result = materialize(
+        all_assets,
+        resources=res,
+        instance=instance,
+        selection=SILVER,
+        tags={"dagster/asset_partition_range_start": "2024-01-01", "dagster/asset_partition_range_end": "2024-02-01"},
+        raise_on_error=False,
+    )
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    per_month = {m: {(e.asset_key, e.check_name) for e in evaluations if e.partition == m} for m in MONTHS_KEYS}
+    assert per_month["2024-01-01"] == per_month["2024-02-01"] and len(per_month["2024-01-01"]) >= 40
+    assert all(e.partition in MONTHS_KEYS for e in evaluations)
+    mats = result.get_asset_materialization_events()
+    txn = {e.partition: e.materialization.metadata for e in mats if e.asset_key == AssetKey(["silver", "transactions"])}
+    assert set(txn) == set(MONTHS_KEYS)
+    assert txn["2024-01-01"]["dagster/row_count"] != txn["2024-02-01"]["dagster/row_count"]  # per-month metadata
+    # the same tables as two single-month runs
+    single = resources(tmp_path / "single", defect_scale=1.0)
+    for m in MONTHS:
+        assert run(single, m, instance).success
+    for m in MONTHS:
+        for t in CONTRACTS:
+            assert checksum(res, "silver", t, m) == checksum(single, "silver", t, m), (t, m)
 
 
 def test_all_checks_pass_on_clean_data(tmp_path, instance):

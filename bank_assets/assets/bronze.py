@@ -59,7 +59,9 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                         "is missing; materialize the landing asset for that month first"
                     )
                 result = bronze.load(con, contract, path, month, ingested_at)
-                sample = preview(con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month})
+                sample = preview(
+                    con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month}
+                )
                 context.add_asset_metadata(
                     {
                         "dagster/row_count": result.rows,

@@ -51,13 +51,14 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.errors import DagsterDbtError
 from dagster_dbt.core import resource as dagster_dbt_resource_module
+from dagster_dbt.errors import DagsterDbtError
 from packaging import version
 
 from bank_assets.assets.common import OWNER, SINGLE_RUN, WAREHOUSE_POOL, check_outputs, partition_keys
 from bank_assets.assets.dbt_inprocess import environ, invocation_class
 from bank_assets.partitions import monthly_partitions
+from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
 
@@ -233,6 +234,7 @@ def month_events(
 def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     """Every dbt model, one `dbt build` per month of the run, oldest first."""
     built: dict[str, None] = {}  # output names in the order dbt built them
+    clean_stale_dbt_targets(Path(dbt_project.project_dir) / "target", context.log.info)
     for pk in partition_keys(context):
         start, end = month_window(pk)
         env = {**window_env(start, end), "BANK_WAREHOUSE": warehouse.resolved_path}
@@ -248,7 +250,9 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
                     metadata={"partition": pk[:7]},
                 ) from None
     # outputs in dependency order (the order dbt finished the models), as Dagster requires
-    selected = [context.assets_def.get_output_name_for_asset_key(k) for k in sorted(context.selected_asset_keys, key=str)]
+    selected = [
+        context.assets_def.get_output_name_for_asset_key(k) for k in sorted(context.selected_asset_keys, key=str)
+    ]
     for output_name in [*(n for n in built if n in selected), *(n for n in selected if n not in built)]:
         yield Output(None, output_name=output_name)
     yield from check_outputs(context)

@@ -23,7 +23,9 @@ from bank_assets.synthetic.months import parse_month
 def _spec(table: str) -> AssetSpec:
     c = CONTRACTS[table]
     where = f"landing/{table}/<YYYY-MM>/{table}.csv"
-    carry = " A month without its own file carries the latest earlier month's file forward." if c.carries_forward else ""
+    carry = (
+        " A month without its own file carries the latest earlier month's file forward." if c.carries_forward else ""
+    )
     return AssetSpec(
         key=key("landing", table),
         description=f"{c.description} Landing file `{where}` (UTF-8 CSV with header).{carry}",

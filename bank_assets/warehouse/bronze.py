@@ -154,9 +154,7 @@ def load(
             f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
             {"file": str(path), "ts": ingested_at, "part": partition},
         )
-        n = con.execute(
-            f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}
-        ).fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}).fetchone()[0]
         con.execute("COMMIT")
     except Exception as e:
         con.execute("ROLLBACK")

@@ -207,9 +207,7 @@ class StageCounts:
     rejects: int
 
 
-def stage(
-    con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, deduplicate: bool = True
-) -> StageCounts:
+def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, deduplicate: bool = True) -> StageCounts:
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
     require_parents(con, contract, month)
