@@ -101,7 +101,7 @@ def test_materialization_reports_the_four_counts(dirty, instance):
     counts = {k: meta[k].value for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
     assert counts["bronze_rows"] == counts["silver_rows"] + counts["duplicates_removed"] + counts["rejects"]
     assert counts["rejects"] > 0 and counts["duplicates_removed"] > 0
-    assert event.partition == "2024-02-01" and "| transaction_id |" in meta["preview"].value
+    assert event.dagster_event.partition == "2024-02-01" and "| transaction_id |" in meta["preview"].value
     assert "2024-02-01 .. 2024-02-29" in meta["rows_per_day"].value  # the daily bar chart
 
 

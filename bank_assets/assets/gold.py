@@ -20,14 +20,15 @@ when the invocation ends (and by the next run if a killed run left one behind).
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -42,6 +43,8 @@ from dagster import (
     AutomationCondition,
     Failure,
     Output,
+    TableColumn,
+    TableSchema,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -222,6 +225,32 @@ def month_events(
             yield event
 
 
+def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[AssetKey, TableSchema]:
+    """Every column of each built model, with its type from the warehouse and its description
+    from the model's yml (so the UI shows the full schema, not only the documented columns)."""
+    manifest = dbt_project_manifest()
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    wanted = {(nodes[k.path[-1]]["schema"], nodes[k.path[-1]]["alias"]): k for k in keys if k.path[-1] in nodes}
+    columns: dict[AssetKey, list[TableColumn]] = {}
+    with warehouse.connect() as con:
+        rows = con.execute(
+            "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall()
+    for schema, table, column, data_type in rows:
+        key = wanted.get((schema, table))
+        if key is None:
+            continue
+        doc = nodes[key.path[-1]]["columns"].get(column, {}).get("description", "")
+        columns.setdefault(key, []).append(TableColumn(column, data_type, description=doc or None))
+    return {k: TableSchema(columns=cols) for k, cols in columns.items()}
+
+
+@cache
+def dbt_project_manifest() -> dict[str, Any]:
+    return json.loads(Path(dbt_project.manifest_path).read_text())
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -249,6 +278,9 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
                     f"rebuilt, earlier months of this run are complete. {plain_dbt_error(str(e))}",
                     metadata={"partition": pk[:7]},
                 ) from None
+    schemas = column_schemas(warehouse, context.selected_asset_keys)
+    for asset_key, schema in schemas.items():
+        context.add_asset_metadata({"dagster/column_schema": schema}, asset_key=asset_key)
     # outputs in dependency order (the order dbt finished the models), as Dagster requires
     selected = [
         context.assets_def.get_output_name_for_asset_key(k) for k in sorted(context.selected_asset_keys, key=str)

@@ -451,7 +451,7 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
             if table == "loan_payments":
                 parents["loans"] = pd.concat(silvers["loans"])  # loans of this month or earlier
             fx = parents["fx_rates"][["rate_date", "currency", "rate_to_pen"]] if "fx_rates" in parents else None
-            path = landing_file(landing, table, mon if monthly else None)
+            path = landing_file(landing, table, mon)
             ok, bad = silver(table, path, mon if monthly else None, parents, fx)
             parents[table] = ok
             silvers.setdefault(table, []).append(ok)

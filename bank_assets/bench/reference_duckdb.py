@@ -566,7 +566,7 @@ def _silver(con: duckdb.DuckDBPyConnection, landing: Path, table: str, month: st
     """Type, quarantine, deduplicate and store one table's file for `month` (appends a partition)."""
     spec = SILVER[table]
     monthly = table not in ("branches", "merchants")
-    path = landing_file(landing, table, month if monthly else None)
+    path = landing_file(landing, table, month)
     start, end = _bounds(month)
     params = {"m": start, "n": end} if monthly else {}
     rate = "CASE WHEN t.currency = 'PEN' THEN 1 ELSE fx.rate_to_pen END" if "fx.currency" in spec["joins"] else "NULL"

@@ -83,15 +83,14 @@ def _month_counts(db: Path, month: str) -> dict[str, int]:
     m = dt.date.fromisoformat(f"{month}-01")
     with duckdb.connect(str(db), read_only=True) as con:
         out = {}
-        for name, c in CONTRACTS.items():
-            where = "WHERE _partition_month = $m" if c.is_monthly else ""
-            params = {"m": m} if c.is_monthly else {}
-            out[f"silver.{name}"] = con.execute(f"SELECT count(*) FROM silver.{name} {where}", params).fetchone()[0]
+        for name in CONTRACTS:
+            sql = f"SELECT count(*) FROM silver.{name} WHERE _partition_month = $m"
+            out[f"silver.{name}"] = con.execute(sql, {"m": m}).fetchone()[0]
         gold = {
             "fct_transactions": "transaction_month",
             "transaction_anomalies": "transaction_month",
             "cashflow_monthly": "report_month",
-            "customer_360": None,
+            "customer_360": "as_of_month",
         }
         for t, col in gold.items():
             where, params = (f"WHERE {col} = $m", {"m": m}) if col else ("", {})
