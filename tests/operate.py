@@ -325,7 +325,6 @@ class CheckRecord(NamedTuple):
     #: AssetCheckExecutionResolvedStatus as the UI shows it:
     #: SUCCEEDED, FAILED, EXECUTION_FAILED, SKIPPED, IN_PROGRESS
     status: str
-    run_id: str
 
 
 @dataclass(frozen=True)
@@ -363,6 +362,11 @@ class RunInfo:
     @property
     def backfill_id(self) -> str | None:
         return self.tags.get("dagster/backfill")
+
+    @property
+    def from_automation(self) -> bool:
+        """Requested by declarative automation (an AutomationConditionSensorDefinition tick)."""
+        return self.tags.get("dagster/from_automation_condition") == "true"
 
 
 @dataclass(frozen=True)
@@ -637,9 +641,7 @@ class DagsterHome:
         for asset, name in keys:
             ck = AssetCheckKey(AssetKey(list(asset)), name)
             history = inst.event_log_storage.get_asset_check_execution_history(ck, limit=100_000)
-            out += [
-                CheckRecord(key_str(asset), name, r.partition, resolve(r.status, r.run_id), r.run_id) for r in history
-            ]
+            out += [CheckRecord(key_str(asset), name, r.partition, resolve(r.status, r.run_id)) for r in history]
         return out
 
 

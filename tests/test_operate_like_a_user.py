@@ -111,11 +111,13 @@ def test_ui_backfill_then_new_month_under_daemon():
         assert not bad, f"after 2024-04, assets whose partitions are not exactly {sorted(four)}: {bad}"
         counts = {k: srv.materialization_count(k, april) for k in gold}
         assert all(c == 1 for c in counts.values()), f"gold 2024-04 materializations (want 1 each): {counts}"
-        by_backfill = {k: srv.materialization_run_ids(k, april) for k in gold}
-        run_backfill = {r.run_id: r.backfill_id for r in summary.runs}
-        from_manual = {k: ids for k, ids in by_backfill.items() if any(run_backfill.get(i) == manual for i in ids)}
+        built_by = {k: srv.materialization_run_ids(k, april) for k in gold}
+        runs = {r.run_id: r for r in summary.runs}
+        from_manual = {k: ids for k, ids in built_by.items() if any(runs[i].backfill_id == manual for i in ids)}
         assert not from_manual, f"gold 2024-04 was built by the manual backfill, not automation: {from_manual}"
-        gold_runs = {i for ids in by_backfill.values() for i in ids}
+        not_automation = {k: ids for k, ids in built_by.items() if not all(runs[i].from_automation for i in ids)}
+        assert not not_automation, f"gold 2024-04 built by runs not requested by automation: {not_automation}"
+        gold_runs = {i for ids in built_by.values() for i in ids}
         print(f"gold 2024-04 built by {len(gold_runs)} automation run(s): {sorted(gold_runs)}")
 
 
