@@ -21,6 +21,7 @@ from dagster import (
 from bank_assets.contracts import TABLES
 from bank_assets.layout import resolve_landing_file
 from bank_assets.partitions import monthly_partitions
+from bank_assets.recovery import sweep_dead_runs
 from bank_assets.resources import LandingZone
 
 HASH_CHUNK = 1 << 20
@@ -87,6 +88,25 @@ def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
         return [RunRequest(run_key=f"{key}:{digest[:16]}", partition_key=key) for key, digest in changed]
 
     return landing_zone_sensor
+
+
+def build_dead_run_sensor() -> SensorDefinition:
+    @sensor(
+        name="recover_dead_runs",
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Marks runs whose process died (SIGKILL, a crashed machine) as failed and frees "
+        "their duckdb_warehouse slot, so a killed run never blocks the run queue or the pool "
+        "(bank_assets.recovery.sweep_dead_runs; our CLI does the same when it starts).",
+    )
+    def recover_dead_runs(context: SensorEvaluationContext):
+        lines: list[str] = []
+        sweep_dead_runs(context.instance, log=lines.append)
+        for line in lines:
+            context.log.warning(line)
+        return SkipReason("; ".join(lines) if lines else "no dead run")
+
+    return recover_dead_runs
 
 
 def build_monthly_schedule(job: JobDefinition) -> ScheduleDefinition:

@@ -21,7 +21,7 @@ from bank_assets.assets.bronze import bronze_assets
 from bank_assets.assets.gold import dbt_resource, gold_assets
 from bank_assets.assets.landing import landing_files
 from bank_assets.assets.silver import silver_assets
-from bank_assets.automation import build_landing_sensor, build_monthly_schedule
+from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, build_monthly_schedule
 from bank_assets.resources import default_resources
 
 all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets]
@@ -50,6 +50,7 @@ defs = Definitions(
     schedules=[build_monthly_schedule(monthly_job)],
     sensors=[
         build_landing_sensor(monthly_job),
+        build_dead_run_sensor(),
         # runs by default (the implicit default_automation_condition_sensor starts STOPPED)
         AutomationConditionSensorDefinition(
             "gold_automation",
