@@ -13,12 +13,9 @@ def con(clean_landing):
     con = duckdb.connect()
     for t in ("customers", "accounts", "transactions", "loans", "loan_payments", "fx_rates"):
         csv_view(con, clean_landing, t)
-    con.execute(
-        f"CREATE VIEW merchants AS SELECT * FROM read_csv('{clean_landing}/reference/merchants.csv', all_varchar=true)"
-    )
-    con.execute(
-        f"CREATE VIEW branches AS SELECT * FROM read_csv('{clean_landing}/reference/branches.csv', all_varchar=true)"
-    )
+    for t in ("merchants", "branches"):  # reference snapshots: the same list every month
+        path = clean_landing / t / "2024-01" / f"{t}.csv"
+        con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_csv('{path}', all_varchar=true)")
     return con
 
 

@@ -75,7 +75,12 @@ class InProcessDbt:
         self._thread.start()
 
     def _emit(self, line: str) -> None:
+        """Write one line for dagster-dbt. dbt keeps a finished runner's callbacks in its global
+        event manager, so events fired later in this process (a dbt logger used outside any
+        invocation) can still arrive here after the pipe was closed: those are dropped."""
         with self._write_lock:
+            if self._out.closed:
+                return
             self._out.write(line.encode() + b"\n")
             self._out.flush()
 

@@ -110,7 +110,7 @@ def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
             starts[ev.step_key] = rec.timestamp
         elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
             layer = ev.step_key.split("__")[0] if "__" in ev.step_key else ev.step_key.replace("_files", "")
-            layer = "gold (dbt)" if layer.startswith("gold_") else layer
+            layer = "gold (dbt)" if layer.startswith("gold") else layer
             layer = "landing" if layer.startswith("landing") else layer
             spent[layer] = spent.get(layer, 0.0) + rec.timestamp - starts[ev.step_key]
     return spent
