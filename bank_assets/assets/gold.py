@@ -43,10 +43,8 @@ from dagster import (
     AutomationCondition,
     Failure,
     Output,
-    PartitionMapping,
     TableColumn,
     TableSchema,
-    TimeWindowPartitionMapping,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -160,22 +158,6 @@ class BankDbtTranslator(DagsterDbtTranslator):
             return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key: ["silver", t]
         return AssetKey(["gold", dbt_resource_props["name"]])
 
-    def get_partition_mapping(
-        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
-    ) -> PartitionMapping | None:
-        """Models that read earlier months (SCD2 dimensions: the month before; periodic snapshots
-        and year-to-date KPIs: trailing months) declare `meta.lookback_months`: a month of theirs
-        depends on that many earlier months of its parents, so automation and backfills never
-        build a month before the months it reads, and a rebuilt month flows into later ones.
-        Dagster keeps one mapping per parent inside a multi-asset, so a parent gets the largest
-        lookback among its children (for the others it only adds an ordering constraint)."""
-        months = lookback_by_parent().get(dbt_parent_resource_props["unique_id"], 0)
-        if not months:
-            return None
-        return TimeWindowPartitionMapping(
-            start_offset=-months, end_offset=0, allow_nonexistent_upstream_partitions=True
-        )
-
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):  # type: ignore[override]
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
@@ -262,17 +244,6 @@ def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[Asset
         doc = nodes[key.path[-1]]["columns"].get(column, {}).get("description", "")
         columns.setdefault(key, []).append(TableColumn(column, data_type, description=doc or None))
     return {k: TableSchema(columns=cols) for k, cols in columns.items()}
-
-
-@cache
-def lookback_by_parent() -> dict[str, int]:
-    """unique_id of a dbt node -> the largest `meta.lookback_months` among the models reading it."""
-    out: dict[str, int] = {}
-    for node in dbt_project_manifest()["nodes"].values():
-        months = int(node.get("config", {}).get("meta", {}).get("lookback_months") or 0)
-        for parent in node.get("depends_on", {}).get("nodes", []):
-            out[parent] = max(out.get(parent, 0), months)
-    return out
 
 
 @cache

@@ -8,7 +8,7 @@
         unique_key='report_month',
         on_schema_change='fail',
         pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month', 'lookback_months': 11}
+        meta={'partition_column': 'report_month'}
     )
 }}
 

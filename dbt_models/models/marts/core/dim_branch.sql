@@ -8,7 +8,7 @@
         on_schema_change='fail',
         pre_hook="{{ delete_window('valid_from') }}",
         post_hook="{{ scd2_close_versions('branch_id', 'branch_sk') }}",
-        meta={'partition_column': 'valid_from', 'lookback_months': 1}
+        meta={'partition_column': 'valid_from'}
     )
 }}
 

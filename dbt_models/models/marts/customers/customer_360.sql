@@ -17,7 +17,7 @@
         unique_key='as_of_month',
         on_schema_change='fail',
         pre_hook="{{ delete_window('as_of_month') }}",
-        meta={'partition_column': 'as_of_month', 'lookback_months': 11}
+        meta={'partition_column': 'as_of_month'}
     )
 }}
 
