@@ -28,14 +28,18 @@
 {%- endmacro %}
 
 {#-
-    Pre-hook of the monthly incremental models: on an incremental run, delete every month of the
-    window before the delete+insert. delete+insert on the month key alone replaces the months that
-    come back with rows; this also clears a month of the window that now has no rows at all, so a
-    run leaves exactly what the window contains: no duplicates, no leftovers. Runs inside the
-    model's transaction.
+    Pre-hook of every monthly model (set for marts in dbt_project.yml): on an incremental run,
+    delete every month of the window from the model's partition column (meta.partition_column),
+    then dbt appends what the window holds. A run leaves exactly what the window contains: no
+    duplicates, no leftovers, and a month of the window that now has no rows is emptied too.
+    Runs inside the model's transaction.
 -#}
-{% macro delete_window(month_column) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ month_in_window(month_column) }}
+{% macro delete_window(month_column=none) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set column = month_column or model.config.meta.get('partition_column') -%}
+        {%- if not column -%}
+            {{ exceptions.raise_compiler_error(model.name ~ ": an incremental model needs meta.partition_column") }}
+        {%- endif -%}
+        delete from {{ this }} where {{ month_in_window(column) }}
     {%- endif -%}
 {%- endmacro %}

@@ -5,10 +5,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='activity_month',
+        incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_window('activity_month') }}",
+        pre_hook="{{ delete_window() }}",
         meta={'partition_column': 'activity_month'}
     )
 }}

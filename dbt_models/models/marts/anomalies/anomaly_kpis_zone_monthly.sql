@@ -1,16 +1,7 @@
 -- Anomaly KPIs per month and zone of the customer's district of residence in that month's snapshot.
 -- n_purchases counts every card purchase (including those of (month, segment) groups below the
 -- 30-purchase minimum, which are never anomalous); anomaly_rate = n_anomalies / n_purchases.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

@@ -1,16 +1,7 @@
 -- IQR anomaly rate of card purchases per month and customer segment.
 -- is_evaluated = the group reached the 30-purchase minimum and has a threshold; otherwise
 -- q1/q3/threshold and anomaly_rate are NULL and n_anomalies is 0.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

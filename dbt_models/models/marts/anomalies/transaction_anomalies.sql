@@ -1,16 +1,7 @@
 -- One row per anomalous card purchase: amount_pen strictly above the IQR threshold of its
 -- (month, customer segment), see int_purchase_iqr_thresholds. Purchases in a (month, segment)
 -- with fewer than 30 purchases are never flagged.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='transaction_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('transaction_month') }}",
-        meta={'partition_column': 'transaction_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'transaction_month'}) }}
 
 with
 

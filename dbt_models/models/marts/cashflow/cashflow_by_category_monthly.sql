@@ -1,14 +1,5 @@
 -- Cash flow per month and transaction category (credits in, debits out).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

@@ -1,15 +1,6 @@
 -- Bank-wide cash flow per month: inflow = credits, outflow = debits (amount_pen, always
 -- positive), net = inflow - outflow.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

@@ -1,15 +1,6 @@
 -- Deposits per month and region of the account's home branch: CHECKING, SAVINGS and
 -- TERM_DEPOSIT accounts with a positive month-end balance, any status.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

@@ -1,16 +1,7 @@
 -- Liquidity per month: liquid balances (positive month-end balance_pen of CHECKING and SAVINGS
 -- accounts, any status) against the month's outflow (all debits), coverage = liquid / outflow
 -- (NULL when there is no outflow). Months with only one side show 0 on the other.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

@@ -1,14 +1,5 @@
 -- Card purchase spend per month and category, and the category's share of the month's spend.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 with
 

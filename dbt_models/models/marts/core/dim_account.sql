@@ -2,17 +2,7 @@
 -- (see the scd2_monthly macro). Tracked: product, status, credit_limit (in the account currency,
 -- so exchange-rate moves do not open versions), branch_id, currency. Carried from the version's
 -- first snapshot: customer_id, opened_date, closed_date.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='valid_from',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('valid_from') }}",
-        post_hook="{{ scd2_close_versions('account_id', 'account_sk') }}",
-        meta={'partition_column': 'valid_from'}
-    )
-}}
+{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('account_id', 'account_sk') }}") }}
 
 {{ scd2_monthly(
     'stg_silver__accounts',

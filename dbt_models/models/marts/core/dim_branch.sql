@@ -1,16 +1,6 @@
 -- Branch and ATM dimension, SCD type 2 maintained month by month from the monthly branch
 -- snapshots (reference data; see the scd2_monthly macro). Tracked: every attribute.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='valid_from',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('valid_from') }}",
-        post_hook="{{ scd2_close_versions('branch_id', 'branch_sk') }}",
-        meta={'partition_column': 'valid_from'}
-    )
-}}
+{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('branch_id', 'branch_sk') }}") }}
 
 {{ scd2_monthly(
     'stg_silver__branches',

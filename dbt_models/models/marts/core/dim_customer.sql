@@ -3,17 +3,7 @@
 -- band, employment status, status. A customer absent from the previous month's snapshot (new, or
 -- back after a gap) also opens a version. Carried from the version's first snapshot:
 -- national_id_hash, signup_date, birth_year. A version is valid for the months in [valid_from, valid_to).
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='valid_from',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('valid_from') }}",
-        post_hook="{{ scd2_close_versions('customer_id', 'customer_sk') }}",
-        meta={'partition_column': 'valid_from'}
-    )
-}}
+{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('customer_id', 'customer_sk') }}") }}
 
 {{ scd2_monthly(
     'stg_silver__customers',

@@ -3,16 +3,7 @@
 -- the month's fx rates (the first table of a month) its parent, so a calendar month never exists
 -- before the month does.
 -- depends_on: {{ ref('stg_silver__fx_rates') }}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('month_start') }}",
-        meta={'partition_column': 'month_start'}
-    )
-}}
+{{ config(meta={'partition_column': 'month_start'}) }}
 
 with
 

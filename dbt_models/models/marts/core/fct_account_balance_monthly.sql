@@ -1,16 +1,7 @@
 -- Periodic snapshot fact: one row per account per month-end snapshot, with the balance and
 -- limit in PEN and the home branch's district and zone. Incremental by snapshot_month over the
 -- window on snapshot_date.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='snapshot_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('snapshot_month') }}",
-        meta={'partition_column': 'snapshot_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'snapshot_month'}) }}
 
 with
 

@@ -2,16 +2,7 @@
 -- delinquency bucket of the loan's days past due at month end:
 -- CURRENT (0), 1-30, 31-60, 61-90, 90+ (more than 90). Incremental by due_month over the
 -- window on due_date.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='due_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('due_month') }}",
-        meta={'partition_column': 'due_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'due_month'}) }}
 
 with
 

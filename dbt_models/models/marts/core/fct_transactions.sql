@@ -1,18 +1,9 @@
 -- Transaction fact, one row per posted transaction. Incremental by month: a run (re)builds the
 -- months of the window [min_date, max_date) on transaction_ts and replaces them whole
--- (delete+insert on transaction_month, plus the delete_window pre-hook).
+-- (the delete_window pre-hook, then the window's rows appended).
 -- Segment, district and zone are the customer's in the transaction's month; customer_sk and
 -- account_sk point at the dimension versions valid in that month.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='transaction_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('transaction_month') }}",
-        meta={'partition_column': 'transaction_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'transaction_month'}) }}
 
 with
 

@@ -2,16 +2,7 @@
 -- (outstanding approximated by the original principal_pen) and the delinquency buckets of the
 -- loan's days past due at month end (a loan with several instalments due counts once, with its
 -- highest days past due). non_performing_ratio = principal 90+ / total principal.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='report_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('report_month') }}",
-        meta={'partition_column': 'report_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'report_month'}) }}
 
 {% set buckets = {'current': 'CURRENT', 'dpd_1_30': '1-30', 'dpd_31_60': '31-60', 'dpd_61_90': '61-90', 'dpd_90_plus': '90+'} %}
 

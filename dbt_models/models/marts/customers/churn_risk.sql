@@ -9,16 +9,7 @@
 --                         or rfm_score (r + f + m, 3..15) <= 6
 --                  MEDIUM if rfm_score <= 9
 --                  LOW    otherwise
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('as_of_month') }}",
-        meta={'partition_column': 'as_of_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'as_of_month'}) }}
 
 with
 

@@ -10,16 +10,7 @@
 --   products_held           = distinct products of the customer's non-CLOSED accounts at as-of
 --   avg_positive_balance_pen= sum over the months of the customer's positive balances / months_present
 --   lifetime_value_pen      = 0.015 * purchases_pen + 0.02 / 12 * (sum of monthly positive balances)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_month',
-        on_schema_change='fail',
-        pre_hook="{{ delete_window('as_of_month') }}",
-        meta={'partition_column': 'as_of_month'}
-    )
-}}
+{{ config(meta={'partition_column': 'as_of_month'}) }}
 
 with
 
