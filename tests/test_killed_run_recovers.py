@@ -46,6 +46,12 @@ def start_run(env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
+def run_month(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m bank_assets.run` for MONTH, to the end (no manual action in between)."""
+    cmd = [sys.executable, "-m", "bank_assets.run", "--start", MONTH]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
 def wait_for_step(home: str, step_key: str, timeout_s: float = 300) -> None:
     """Block until some run has started `step_key` (read from the instance's event log)."""
     os.environ["DAGSTER_HOME"] = home
@@ -96,15 +102,7 @@ def test_sigkill_in_a_warehouse_step_heals_on_the_next_command(tmp_path, step_ke
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
 
-    retry = subprocess.run(
-        [sys.executable, "-m", "bank_assets.run", "--start", MONTH],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    retry = run_month(env)
     assert retry.returncode == 0, retry.stdout[-3000:] + retry.stderr[-3000:]
     # the console says what it did (in-process runs hold no pool slot; daemon-launched runs do,
     # and tests/test_recovery.py proves the sweep frees those)
@@ -116,14 +114,6 @@ def test_sigkill_in_a_warehouse_step_heals_on_the_next_command(tmp_path, step_ke
     assert not leftovers, leftovers
 
     clean_env = environment(tmp_path / "clean")
-    clean = subprocess.run(
-        [sys.executable, "-m", "bank_assets.run", "--start", MONTH],
-        cwd=ROOT,
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    clean = run_month(clean_env)
     assert clean.returncode == 0, clean.stdout[-3000:]
     assert table_state(Path(env["BANK_WAREHOUSE"])) == table_state(Path(clean_env["BANK_WAREHOUSE"]))
