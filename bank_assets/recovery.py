@@ -273,7 +273,20 @@ def clean_stale_dbt_targets(target_dir: Path, log: Log) -> int:
         if not path.exists():
             log(f"removed {path.name} from {target_dir}: its process {pid} is gone")
             removed += 1
-    return removed
+    return removed + prune_parse_caches(target_dir)
+
+
+#: Partial-parse caches kept per project: one per warehouse path (the newest ones).
+KEEP_PARSE_CACHES = 8
+
+
+def prune_parse_caches(target_dir: Path, keep: int = KEEP_PARSE_CACHES) -> int:
+    """Keep the `keep` most recently used ``partial_parse-<hash>.msgpack`` caches (one per
+    warehouse path; tests and benchmarks make many), so dbt_models/target stays bounded."""
+    caches = sorted(target_dir.glob("partial_parse-*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in caches[keep:]:
+        old.unlink(missing_ok=True)
+    return len(caches[keep:])
 
 
 # --- waiting for the DuckDB lock -------------------------------------------------------------------

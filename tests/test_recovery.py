@@ -309,3 +309,18 @@ def test_clean_stale_dbt_targets_removes_dead_pid_folders_only(tmp_path):
     assert len(lines) == 3 and all("is gone" in line for line in lines)
     assert clean_stale_dbt_targets(target, lines.append) == 0
     assert clean_stale_dbt_targets(tmp_path / "missing", lines.append) == 0
+
+
+def test_parse_caches_are_bounded(tmp_path):
+    """One partial-parse cache per warehouse path: only the newest KEEP_PARSE_CACHES stay."""
+    from bank_assets.recovery import KEEP_PARSE_CACHES, prune_parse_caches
+
+    for i in range(KEEP_PARSE_CACHES + 3):
+        path = tmp_path / f"partial_parse-{i:012x}.msgpack"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + i, 1000 + i))
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"project")
+    assert prune_parse_caches(tmp_path) == 3
+    kept = sorted(p.name for p in tmp_path.glob("partial_parse-*.msgpack"))
+    assert kept == [f"partial_parse-{i:012x}.msgpack" for i in range(3, KEEP_PARSE_CACHES + 3)]
+    assert (tmp_path / "partial_parse.msgpack").exists()
