@@ -1,8 +1,9 @@
-"""The monthly partitions every monthly table shares.
+"""The monthly partitions every asset shares: a month is the unit of landing, storage, compute,
+checks, status and recovery.
 
-Reference tables (merchants, branches) are unpartitioned: they describe the current state of
-slowly changing things, each load replaces them whole, and monthly assets depend on them with
-Dagster's default all-to-one mapping, so a month always resolves against the latest list.
+Reference tables (merchants, branches) are monthly snapshots too (a month without its own file
+carries the latest earlier one forward, see bank_assets.layout); dependencies between layers are
+identity mappings, so month M of any asset reads month M of its parents.
 """
 
 from __future__ import annotations
