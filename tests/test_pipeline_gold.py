@@ -148,6 +148,9 @@ def test_gold_checks_are_recorded_on_their_month(gold):
     assert all(e.passed for e in evaluations)
     names = {e.check_name for e in evaluations}
     assert {"assert_anomaly_marts_agree", "assert_cashflow_reconciles_with_fct_transactions"} <= names
+    assert {"assert_previous_month_loaded", "assert_loan_ids_are_new"} <= names
+    # every dbt test is a check: none falls back to an observation
+    assert not [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
 
 
 def test_every_source_has_a_silver_asset_and_every_mart_reaches_landing():
