@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import duckdb
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     BackfillPolicy,
@@ -58,12 +59,26 @@ def months_of(context: AssetExecutionContext) -> list[tuple[str, dt.date]]:
     return [(k, partition_month(k)) for k in partition_keys(context)]
 
 
-def partitioned_check_spec(name: str, asset_key: AssetKey, description: str, blocking: bool) -> AssetCheckSpec:
-    """A check recorded on the month it checked (Dagster marks partitioned checks as preview)."""
+def partitioned_check_spec(
+    name: str,
+    asset_key: AssetKey,
+    description: str | None,
+    blocking: bool,
+    additional_deps: Iterable[AssetDep] = (),
+    metadata: Mapping[str, object] | None = None,
+) -> AssetCheckSpec:
+    """A check recorded on the month it checked (Dagster marks partitioned checks as preview).
+    Silver's contract checks and dagster-dbt's test specs are both built here."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return AssetCheckSpec(
-            name, asset=asset_key, description=description, blocking=blocking, partitions_def=monthly_partitions
+            name,
+            asset=asset_key,
+            description=description,
+            blocking=blocking,
+            additional_deps=additional_deps,
+            metadata=metadata,
+            partitions_def=monthly_partitions,
         )
 
 

@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import sys
-import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache, cached_property
@@ -37,7 +36,6 @@ from dagster import (
     AssetCheckEvaluation,
     AssetCheckKey,
     AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AutomationCondition,
@@ -58,7 +56,14 @@ from dagster_dbt.core import resource as dagster_dbt_resource_module
 from dagster_dbt.errors import DagsterDbtError
 from packaging import version
 
-from bank_assets.assets.common import OWNER, SINGLE_RUN, WAREHOUSE_POOL, check_outputs, partition_keys
+from bank_assets.assets.common import (
+    OWNER,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    check_outputs,
+    partition_keys,
+    partitioned_check_spec,
+)
 from bank_assets.assets.dbt_inprocess import environ, invocation_class
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
@@ -162,21 +167,8 @@ class BankDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
-        return _partitioned(spec)
-
-
-def _partitioned(spec: AssetCheckSpec) -> AssetCheckSpec:
-    """The same check spec, recorded per month."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return AssetCheckSpec(
-            spec.name,
-            asset=spec.asset_key,
-            description=spec.description,
-            additional_deps=spec.additional_deps,
-            blocking=spec.blocking,
-            metadata=spec.metadata,
-            partitions_def=monthly_partitions,
+        return partitioned_check_spec(
+            spec.name, spec.asset_key, spec.description, spec.blocking, spec.additional_deps, spec.metadata
         )
 
 

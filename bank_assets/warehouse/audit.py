@@ -97,7 +97,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
     """Evaluate every check of `check_specs(contract)` against the staging tables."""
     stage = stage_table(contract)
     rejects = rejects_stage_table(contract)
-    params = month_params(contract, month)
+    params = month_params(month)
     one = lambda sql, p=None: con.execute(sql, p or {}).fetchone()  # noqa: E731
     out: list[CheckOutcome] = []
     specs = {s.name: s for s in check_specs(contract)}

@@ -165,7 +165,7 @@ ORDER BY _source_row"""
     return [typed_sql, stage, rejects]
 
 
-def month_params(contract: Contract, month: dt.date) -> dict[str, dt.date]:
+def month_params(month: dt.date) -> dict[str, dt.date]:
     nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
     return {"month": month, "next_month": nxt}
 
@@ -176,7 +176,7 @@ def _bind(sql: str, params: dict[str, dt.date]) -> dict[str, dt.date]:
 
 def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> None:
     """Fail early, with a clear message, if a parent the rules need has no data for the month."""
-    params = month_params(contract, month)
+    params = month_params(month)
     needed = [
         (c.references.split(".")[0], parent_scope(CONTRACTS[c.references.split(".")[0]]))
         for c in contract.foreign_keys
@@ -211,7 +211,7 @@ def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, de
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
     require_parents(con, contract, month)
-    params = month_params(contract, month)
+    params = month_params(month)
     for sql in stage_sql(contract, deduplicate):
         con.execute(sql, _bind(sql, params))
     con.execute("DROP TABLE IF EXISTS _typed")
