@@ -27,6 +27,30 @@ SQL_TYPES: dict[str, str] = {
 }
 
 REPORTING_CURRENCY = "PEN"
+
+#: Text that means "no value" in every landing column (exact, case-sensitive match after trimming
+#: spaces, tabs and line ends). Silver stores NULL for them, so a required column quarantines them.
+NULL_TOKENS = ("", "NULL", "null", "Null", "N/A", "n/a", "NaN", "nan", "None")
+
+#: Bank time: timestamps without an offset are local time in Lima; a timestamp with an offset
+#: (`Z`, `+hh:mm`, `-hh:mm`) is converted to it. America/Lima is UTC-05:00 all year (no DST
+#: since 1994), so the conversion is a fixed shift.
+BANK_TIMEZONE = "America/Lima"
+BANK_UTC_OFFSET_MINUTES = -300
+
+#: Strict formats of the landing files, one per logical type (RE2, matched against the whole
+#: trimmed value). A value that does not match is quarantined (INVALID_DATE, INVALID_TIMESTAMP,
+#: INVALID_NUMBER) with its raw text kept: nothing is rounded, re-padded or guessed.
+#: Money has at most two decimals, a '.' decimal point, no thousands separators, no exponent.
+FORMATS: dict[str, str] = {
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "timestamp": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?",
+    "money": r"-?[0-9]{1,16}(\.[0-9]{1,2})?",
+    "decimal": r"-?[0-9]{1,12}(\.[0-9]{1,6})?",
+    "int": r"-?[0-9]{1,9}",
+}
+#: Longest accepted value of an id, code, text or email column (longer: VALUE_TOO_LONG).
+MAX_TEXT_LENGTH = 200
 CURRENCIES = ("PEN", "USD", "EUR")
 SEGMENTS = ("MASS", "AFFLUENT", "PREMIUM", "SME")
 CUSTOMER_STATUSES = ("ACTIVE", "DORMANT", "CLOSED")
@@ -77,6 +101,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Pseudonym:
+    """A keyed pseudonym silver adds for PII columns (bank_assets.pseudonym: HMAC-SHA256 under a
+    secret key): the only form in which they leave silver."""
+
+    name: str
+    columns: tuple[str, ...]  # joined with '|' (NULL as empty) before hashing
+    description: str
+
+
+@dataclass(frozen=True)
 class Contract:
     """A source table: its grain, columns and rules."""
 
@@ -96,6 +130,13 @@ class Contract:
     currency_column: str | None = None
     #: Column whose date picks the fx rate for conversion (defaults to event_column).
     fx_date_column: str | None = None
+    #: A month's file may hold no data rows (loan_payments: no instalment falls due in a bank's
+    #: first month). When False an empty or header-only file is refused. Either way a month whose
+    #: row count collapses below 10 % of the trailing months' mean is refused
+    #: (bank_assets.warehouse.bronze.check_volume; bronze's run config overrides both).
+    may_be_empty: bool = False
+    #: Keyed pseudonyms of PII columns, added as silver columns (gold reads these, never the PII).
+    pseudonyms: tuple[Pseudonym, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -140,6 +181,10 @@ def _c(name: str, type_: LogicalType, description: str, **kw: object) -> Column:
 
 CUSTOMERS = Contract(
     name="customers",
+    pseudonyms=(
+        Pseudonym("national_id_hash", ("national_id",), "Keyed pseudonym (HMAC-SHA256, hex) of national_id."),
+        Pseudonym("address_hash", ("street", "district"), "Keyed pseudonym of street | district."),
+    ),
     description="Monthly CRM snapshot: every customer known to the bank at month end.",
     grain="one row per customer per snapshot month",
     partitioning="events",
@@ -276,6 +321,7 @@ LOAN_PAYMENTS = Contract(
     partitioning="events",
     key=("payment_id",),
     event_column="due_date",
+    may_be_empty=True,
     currency_column="currency",
     columns=(
         _c("payment_id", "id", "Instalment identifier.", required=True),

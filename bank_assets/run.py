@@ -24,10 +24,12 @@ from typing import Any, TextIO
 
 from dagster import DagsterEventType, DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
 
+from bank_assets.assets.atomic import settle
 from bank_assets.assets.gold import ANSI
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
 from bank_assets.partitions import partition_key, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
+from bank_assets.resources import Warehouse
 from bank_assets.settings import env, resolve
 from bank_assets.synthetic.months import month_label, month_range, parse_month
 
@@ -76,12 +78,22 @@ def run_steps(
                 tags=process_tags(),
                 raise_on_error=False,
             )
+        settle_journal(instance, resources)
         if on_result:
             on_result(step, result, time.perf_counter() - t0)
         ok = ok and result.success
         if not result.success and stop_on_failure:
             return False
     return ok
+
+
+def settle_journal(instance: DagsterInstance, resources: Mapping[str, Any]) -> None:
+    """Drop the journal of the run that just succeeded (or roll back one that failed outside a
+    step), so the warehouse holds no copies between runs."""
+    warehouse = resources.get("warehouse")
+    if isinstance(warehouse, Warehouse):
+        with warehouse.process_config_and_initialize().connect() as con:
+            settle(con, instance, None, lambda line: None)
 
 
 def config_for(run_config: dict | None) -> dict:

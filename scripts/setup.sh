@@ -10,5 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[dev]"
+# The PII pseudonym key (.secrets/pii.key, mode 0600; kept if present, refused if others can read it).
+.venv/bin/python -m bank_assets.pseudonym --ensure-key
 (cd dbt_models && DBT_PROFILES_DIR=. DBT_SEND_ANONYMOUS_USAGE_STATS=false ../.venv/bin/dbt parse --quiet)
 echo "environment ready: .venv ($(.venv/bin/python --version)), dbt manifest prepared"

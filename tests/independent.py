@@ -6,7 +6,7 @@ the dbt marts against. It assumes clean landing files (no injected defects).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import numpy as np
@@ -72,31 +72,70 @@ def iqr_anomalies(root: Path, months: list[str], min_rows: int = 30) -> int:
     return total
 
 
+def div_half_up(numerator: Decimal, denominator: Decimal, places: int) -> Decimal | None:
+    """The gold rounding rule: the exact quotient rounded half away from zero (ROUND_HALF_UP) to
+    `places` decimals; None when the denominator is 0. Divided at 60 significant digits first,
+    far more than any tie needs."""
+    if denominator == 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return (numerator / denominator).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def customer_360(root: Path, months: list[str]) -> pd.DataFrame:
-    """Per customer of the last snapshot: spend, income, fixed payments, burden, products, tenure."""
+    """Per customer of the last snapshot, over all `months` (at most 12): monthly spend, income and
+    fixed payments, debt burden, positive balance and lifetime value by the gold rounding rule
+    (div_half_up), products, tenure and churn flag."""
     t = transactions_pen(root, months)
     a = read(root, "accounts", months)
     c = read(root, "customers", months)
+    fx = read(root, "fx_rates", months)
     last = months[-1]
     t = t.merge(a[["account_id", "customer_id", "month"]], on=["account_id", "month"])
     present = c.groupby("customer_id")["month"].nunique().rename("months_present")
 
-    def per_month(types: tuple[str, ...]) -> pd.Series:
+    def total(types: tuple[str, ...]) -> pd.Series:
         sel = t[t.txn_type.isin(types)]
         return sel.groupby("customer_id")["amount_pen"].apply(lambda s: sum(s, Decimal(0)))
 
     out = c[c.month == last].set_index("customer_id")[["segment", "status", "signup_date", "snapshot_date"]]
     out = out.join(present)
+    months_present = out["months_present"]
+    sums = {}
     for name, types in (
+        ("purchases", ("PURCHASE",)),
         ("spend", ("PURCHASE", "WITHDRAWAL")),
         ("income", ("SALARY", "PENSION", "DEPOSIT")),
         ("fixed", ("BILL_PAYMENT", "AUTO_DEBIT", "LOAN_PAYMENT")),
     ):
-        total = per_month(types).reindex(out.index).fillna(Decimal(0))
-        out[name] = [
-            (v / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-            for v, n in zip(total, out["months_present"], strict=True)
-        ]
+        sums[name] = total(types).reindex(out.index).fillna(Decimal(0))
+    for name in ("spend", "income", "fixed"):
+        out[name] = [div_half_up(v, Decimal(int(n)), 2) for v, n in zip(sums[name], months_present, strict=True)]
+    # ratio of the unrounded sums, not of the rounded monthly columns
+    out["burden"] = [div_half_up(f, i, 6) for f, i in zip(sums["fixed"], sums["income"], strict=True)]
+
+    # month-end balance_pen = round(balance * the snapshot date's rate, 2); positive part summed
+    # over the customer's accounts and months
+    rates = {(r.rate_date, r.currency): Decimal(r.rate_to_pen) for r in fx.itertuples()}
+    balance_pen = [
+        (Decimal(b) * (Decimal(1) if cur == "PEN" else rates[(day, cur)])).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+        for b, cur, day in zip(a["balance"], a["currency"], a["snapshot_date"], strict=True)
+    ]
+    positive = pd.Series([max(b, Decimal(0)) for b in balance_pen], index=a.index)
+    positive_sum = positive.groupby(a["customer_id"]).apply(lambda s: sum(s, Decimal(0)))
+    positive_sum = positive_sum.reindex(out.index).fillna(Decimal(0))
+    out["avg_positive_balance"] = [
+        div_half_up(v, Decimal(int(n)), 2) for v, n in zip(positive_sum, months_present, strict=True)
+    ]
+    # 0.015 * purchases + 0.02 / 12 * positive balances = (0.18 * purchases + 0.02 * balances) / 12
+    out["lifetime_value"] = [
+        div_half_up(Decimal("0.18") * p + Decimal("0.02") * b, Decimal(12), 2)
+        for p, b in zip(sums["purchases"], positive_sum, strict=True)
+    ]
+
     open_accounts = a[(a.month == last) & (a.status != "CLOSED")]
     out["products_held"] = open_accounts.groupby("customer_id")["product"].nunique().reindex(out.index).fillna(0)
     snap = pd.to_datetime(out["snapshot_date"])

@@ -2,8 +2,17 @@
 
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, TableColumn, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    asset,
+)
 
+from bank_assets.assets.atomic import atomic_step
 from bank_assets.assets.common import (
     OWNER,
     SINGLE_RUN,
@@ -28,6 +37,15 @@ LINEAGE = [
 ]
 
 
+class BronzeConfig(Config):
+    """Run config for bronze assets."""
+
+    #: Load a month whose file is empty (header only) or whose row count fell below 10 % of the
+    #: trailing months' mean. Refused by default: such a file is far more often a broken export
+    #: than a real month.
+    allow_empty_or_collapsed_month: bool = False
+
+
 def build_bronze_asset(contract: Contract) -> AssetsDefinition:
     name = contract.name
 
@@ -47,10 +65,12 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
             "dagster/table_name": f"bronze.{name}",
         },
     )
-    def _bronze(context: AssetExecutionContext, warehouse: Warehouse, landing: LandingZone) -> MaterializeResult:
+    def _bronze(
+        context: AssetExecutionContext, config: BronzeConfig, warehouse: Warehouse, landing: LandingZone
+    ) -> MaterializeResult:
         root = Path(landing.resolved_root)
         ingested_at = run_started_at(context)
-        with warehouse.connect(log=context.log.warning) as con:
+        with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
             for pk, month in months_of(context):
                 path = resolve_landing_file(root, name, f"{month:%Y-%m}")
                 if path is None:
@@ -58,7 +78,16 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                         f"bronze.{name} {month:%Y-%m}: landing file {landing_file(root, name, f'{month:%Y-%m}')} "
                         "is missing; materialize the landing asset for that month first"
                     )
-                result = bronze.load(con, contract, path, month, ingested_at)
+                bronze.check_landing_path(root, path)
+                result = bronze.load(
+                    con,
+                    contract,
+                    path,
+                    month,
+                    ingested_at,
+                    save=journal.save,
+                    allow_empty=config.allow_empty_or_collapsed_month,
+                )
                 sample = preview(
                     con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month}
                 )

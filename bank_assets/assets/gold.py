@@ -56,6 +56,7 @@ from dagster_dbt.core import resource as dagster_dbt_resource_module
 from dagster_dbt.errors import DagsterDbtError
 from packaging import version
 
+from bank_assets.assets.atomic import failure, prepare, step_name, undo
 from bank_assets.assets.common import (
     OWNER,
     SINGLE_RUN,
@@ -69,6 +70,7 @@ from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
+from bank_assets.warehouse import journal
 
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
@@ -238,6 +240,33 @@ def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[Asset
     return {k: TableSchema(columns=cols) for k, cols in columns.items()}
 
 
+_SCD2_HOOK = re.compile(r"scd2_close_versions\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
+
+
+def journal_scopes(keys: Iterable[AssetKey], month: dt.date) -> list[journal.Scope]:
+    """What a month's dbt build may replace in the selected models: the month's rows of every
+    incremental model (its meta.partition_column) and, for SCD2 dimensions, every version the
+    month may open or close (those valid from the month on, still open, or closed after it)."""
+    manifest = dbt_project_manifest()
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    scopes = []
+    for k in sorted(keys, key=str):
+        node = nodes.get(k.path[-1])
+        if node is None or node["config"]["materialized"] not in ("incremental", "table"):
+            continue  # views hold no data
+        table = f"{node['schema']}.{node['alias']}"
+        column = node["config"]["meta"]["partition_column"]
+        hooks = " ".join(h["sql"] for h in node["config"].get("post-hook", []))
+        scd2 = _SCD2_HOOK.search(hooks)
+        if scd2:
+            day = f"DATE '{month:%Y-%m-%d}'"
+            predicate = f"{column} >= {day} OR valid_to IS NULL OR valid_to >= {day}"
+            scopes.append(journal.Scope(table, predicate, id_column=scd2.group(2)))
+        else:
+            scopes.append(journal.month_scope(table, column, month))
+    return scopes
+
+
 @cache
 def dbt_project_manifest() -> dict[str, Any]:
     return json.loads(Path(dbt_project.manifest_path).read_text())
@@ -258,6 +287,12 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
     clean_stale_dbt_targets(Path(dbt_project.project_dir) / "target", context.log.info)
     for pk in partition_keys(context):
         start, end = month_window(pk)
+        with warehouse.connect(log=context.log.warning) as con:
+            prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
+            con.execute("BEGIN TRANSACTION")
+            for scope in journal_scopes(context.selected_asset_keys, start):
+                journal.save(con, context.run.run_id, scope, step_name(context))
+            con.execute("COMMIT")
         # cautious: a singular test that reads several models runs only when all of them are built
         # in this run (a run may build a subset, e.g. when a backfill waits for earlier months)
         env = {
@@ -266,16 +301,22 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
             "DBT_INDIRECT_SELECTION": "cautious",
         }
         context.log.info(f"dbt build for {pk[:7]}: window [{start}, {end})")
-        with invocation_target(context, "gold", warehouse.resolved_path) as target, environ(env, unset=WINDOW_ENV):
-            invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
-            try:
+        try:
+            with (
+                invocation_target(context, "gold", warehouse.resolved_path) as target,
+                environ(env, unset=WINDOW_ENV),
+            ):
+                invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
                 yield from month_events(context, pk, invocation.stream(), built)
-            except DagsterDbtError as e:
-                raise Failure(
-                    description=f"gold {pk[:7]}: dbt build failed; gold tables of {pk[:7]} may be partly "
-                    f"rebuilt, earlier months of this run are complete. {plain_dbt_error(str(e))}",
-                    metadata={"partition": pk[:7]},
-                ) from None
+        except Exception as e:
+            with warehouse.connect(log=context.log.warning) as con:
+                restored = undo(context, con, e)
+            error = (
+                Failure(description=f"gold {pk[:7]}: dbt build failed. {plain_dbt_error(str(e))}")
+                if isinstance(e, DagsterDbtError)
+                else e
+            )
+            raise failure(step_name(context), error, restored) from None
     schemas = column_schemas(warehouse, context.selected_asset_keys)
     for asset_key, schema in schemas.items():
         context.add_asset_metadata({"dagster/column_schema": schema}, asset_key=asset_key)

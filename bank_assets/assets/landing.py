@@ -18,6 +18,7 @@ from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone
 from bank_assets.synthetic import World, write_table
 from bank_assets.synthetic.months import parse_month
+from bank_assets.warehouse.bronze import check_landing_path
 
 
 def _spec(table: str) -> AssetSpec:
@@ -47,6 +48,7 @@ def describe(root: Path, table: str, month: str) -> dict:
             f"landing file {landing_file(root, table, month)} is missing{carry}. In BANK_LANDING_MODE=files, "
             f"drop your export there (see README, 'Landing zone contract'); or use mode 'generate'."
         )
+    check_landing_path(root, path)
     with path.open("rb") as f:
         rows = max(sum(1 for _ in f) - 1, 0)
     meta: dict = {"path": MetadataValue.path(str(path)), "dagster/row_count": rows, "bytes": path.stat().st_size}

@@ -22,6 +22,7 @@ from dagster import (
     asset,
 )
 
+from bank_assets.assets.atomic import atomic_step
 from bank_assets.assets.bronze import LINEAGE
 from bank_assets.assets.common import (
     OWNER,
@@ -70,10 +71,22 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
     name = contract.name
     asset_key = key("silver", name)
     specs = audit.check_specs(contract)
-    extra = [
-        TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
-        for c in silver.money_pen_columns(contract)
-    ]
+    extra = (
+        [
+            TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
+            for c in silver.money_pen_columns(contract)
+        ]
+        + [
+            TableColumn(
+                silver.parent_status_column(c),
+                "VARCHAR",
+                description=f"How {c.name} found its parent {c.references}: VALID, QUARANTINED (the parent's row was "
+                "quarantined) or EARLIER_MONTH (seen only in an earlier month); see the README, referential integrity.",
+            )
+            for c in contract.foreign_keys
+        ]
+        + [TableColumn(p.name, "VARCHAR", description=p.description) for p in contract.pseudonyms]
+    )
 
     @asset(
         key=asset_key,
@@ -96,8 +109,7 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
         },
     )
     def _silver(context: AssetExecutionContext, config: SilverConfig, warehouse: Warehouse):
-        published: list[str] = []
-        with warehouse.connect(log=context.log.warning) as con:
+        with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
             for pk, month in months_of(context):
                 label = f"{month:%Y-%m}"
                 silver.stage(con, contract, month, deduplicate=config.deduplicate)
@@ -106,17 +118,15 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
                     yield check_evaluation(asset_key, o.name, pk, o.passed, o.severity, o.blocking, o.metadata)
                 blocked = [o for o in outcomes if o.blocking and not o.passed]
                 if blocked:
-                    done = f" Months published before it in this run: {', '.join(published)}." if published else ""
                     raise Failure(
                         description=f"silver.{name} {label} was NOT published: blocking check(s) failed: "
                         + "; ".join(f"{o.name} {audit.describe(o.metadata)}" for o in blocked)
-                        + f". Readers still see the previous data for {label}.{done}",
+                        + ".",
                         metadata={"partition": label, "failed_checks": ", ".join(o.name for o in blocked)},
                     )
                 counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
                 stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
-                silver.publish(con, contract, month, stats)
-                published.append(label)
+                silver.publish(con, contract, month, stats, save=journal.save)
                 params = {"m": month}
                 reasons = dict(
                     con.execute(

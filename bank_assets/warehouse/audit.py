@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from bank_assets.contracts import CONTRACTS, Contract
+from bank_assets.contracts import Contract
 from bank_assets.warehouse.silver import (
     _bind,
     month_params,
-    parent_scope,
+    parent_status_column,
     q,
     rejects_stage_table,
     stage_table,
@@ -75,7 +75,15 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
         ),
     ]
     for c in contract.foreign_keys:
-        specs.append(CheckSpecInfo(f"fk_{c.name}", f"{c.name} resolves to {c.references}.", False, "ERROR"))
+        specs.append(
+            CheckSpecInfo(
+                f"fk_{c.name}",
+                f"{c.name} links to a valid {c.references} row of the month. Children of a quarantined parent or "
+                "of one seen only in earlier months are kept and flagged (WARN); keys never seen are ORPHAN_FK.",
+                False,
+                "WARN",
+            )
+        )
     if any(c.accepted for c in contract.columns):
         cols = ", ".join(c.name for c in contract.columns if c.accepted)
         specs.append(
@@ -165,20 +173,25 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
     )
 
     for c in contract.foreign_keys:
-        ptable, pcol = c.references.split(".")  # type: ignore[union-attr]
-        scope = parent_scope(CONTRACTS[ptable])
-        sql = (
-            f"SELECT count(*) FROM {stage} s WHERE s.{q(c.name)} IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM silver.{ptable} p WHERE {scope} AND p.{q(pcol)} = s.{q(c.name)})"
+        status = q(parent_status_column(c))
+        linked = dict(
+            con.execute(f"SELECT {status}, count(*) FROM {stage} WHERE {status} IS NOT NULL GROUP BY 1").fetchall()
         )
-        missing = one(sql, _bind(sql, params))[0]
-        keys = sample(con, sql.replace("SELECT count(*)", f"SELECT DISTINCT s.{q(c.name)}") + " ORDER BY 1", params)
+        orphans = one(
+            f"SELECT count(*) FROM {rejects} WHERE reason_code = 'ORPHAN_FK' AND reason_column = ?", [c.name]
+        )[0]
+        sql_inferred = f"SELECT DISTINCT {q(c.name)} FROM {stage} WHERE {status} <> 'VALID' ORDER BY 1"
+        keys = sample(con, sql_inferred) if linked.keys() - {"VALID"} else []
+        inferred = sum(n for s_, n in linked.items() if s_ != "VALID")
         add(
             f"fk_{c.name}",
-            missing == 0,
-            unresolved=missing,
+            inferred == 0,
             parent=c.references,
-            **({"sample_unresolved_keys": keys} if missing else {}),
+            valid_parent=int(linked.get("VALID", 0)),
+            quarantined_parent=int(linked.get("QUARANTINED", 0)),
+            earlier_month_parent=int(linked.get("EARLIER_MONTH", 0)),
+            orphans_rejected=int(orphans),
+            **({"sample_keys_without_valid_parent": keys} if keys else {}),
         )
 
     accepted = [c for c in contract.columns if c.accepted]

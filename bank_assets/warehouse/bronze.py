@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from bank_assets.contracts import Contract
+from bank_assets.warehouse.journal import Scope, month_scope
 
 
 class LandingFileError(ValueError):
@@ -26,7 +28,34 @@ class LandingFileError(ValueError):
 
     def __init__(self, path: Path | str, line: int, rule: str, detail: str) -> None:
         self.path, self.line, self.rule, self.detail = str(path), line, rule, detail
-        super().__init__(f"{path}: line {line}: {rule}: {detail}")
+        where = f"line {line}: " if line else ""
+        super().__init__(f"{path}: {where}{rule}: {detail}")
+
+
+#: A header name we may repeat in an error message; anything else is file content, never echoed.
+_HEADER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
+#: A month whose row count falls below this share of the trailing months' mean is refused.
+VOLUME_COLLAPSE_RATIO = 0.10
+VOLUME_COLLAPSE_TRAILING = 3
+VOLUME_COLLAPSE_MIN_MEAN = 20  # below this trailing mean, a small month is noise, not a collapse
+
+
+def shown(names: list[str]) -> str:
+    """Header names for an error message: identifiers are shown, anything else only counted."""
+    ok = [n for n in names if _HEADER_NAME.match(n)]
+    hidden = len(names) - len(ok)
+    return str(ok) + (f" and {hidden} more that are not column names (not shown)" if hidden else "")
+
+
+def check_landing_path(root: Path, path: Path) -> None:
+    """Refuse symlinks and any path that resolves outside the landing root."""
+    if path.is_symlink():
+        raise LandingFileError(path, 0, "UNSAFE_PATH", "is a symbolic link; landing files must be regular files")
+    resolved, base = path.resolve(), Path(root).resolve()
+    if not resolved.is_relative_to(base):
+        raise LandingFileError(path, 0, "UNSAFE_PATH", f"resolves outside the landing root {base}")
+    if path.exists() and not path.is_file():
+        raise LandingFileError(path, 0, "UNSAFE_PATH", "is not a regular file")
 
 
 def bronze_ddl(contract: Contract) -> str:
@@ -65,7 +94,7 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
             path,
             1,
             "HEADER_MISMATCH",
-            f"missing columns {missing}, unexpected columns {extra}; expected exactly {expected}",
+            f"missing columns {missing}, unexpected columns {shown(extra)}; expected exactly {expected}",
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     next(reader)
@@ -76,8 +105,37 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
                     path, reader.line_num, "COLUMN_COUNT", f"expected {len(header)} fields, found {len(row)}"
                 )
     except csv.Error as e:
-        return LandingFileError(path, reader.line_num, "MALFORMED_CSV", str(e))
+        if "unexpected end of data" in str(e) or "EOF" in str(e):
+            return LandingFileError(
+                path,
+                reader.line_num,
+                "TRUNCATED",
+                "a quoted field is never closed: the file ends inside its last record",
+            )
+        return LandingFileError(path, reader.line_num, "MALFORMED_CSV", _plain_csv_error(e))
+    if text.count('"') % 2:
+        return LandingFileError(path, text.count("\n") + 1, "TRUNCATED", "unbalanced quotes: the last record is cut")
     return None
+
+
+def _plain_csv_error(e: csv.Error) -> str:
+    """Python's csv error without any quoted file content."""
+    return re.sub(r"'.*'", "'…'", str(e))
+
+
+def unparsed(path: Path) -> LandingFileError:
+    """The CSV reader refused the file and the line-by-line diagnosis found nothing more precise.
+    (The reader's own message quotes the row; it is not passed on.)"""
+    return LandingFileError(path, 0, "MALFORMED_CSV", "the CSV reader could not parse the file")
+
+
+def quotes_balanced(path: Path) -> bool:
+    """An even number of '"' (escaped quotes are doubled): an odd count means a cut record."""
+    n = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 24):
+            n += chunk.count(b'"')
+    return n % 2 == 0
 
 
 def read_landing(path: Path, contract: Contract, errors: list[Exception] | None = None) -> pa.RecordBatchReader:
@@ -99,6 +157,8 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
     if sorted(header) != sorted(contract.column_names):
         expected = f"expected {contract.column_names}"
         raise diagnose(path, contract) or LandingFileError(path, 1, "HEADER_MISMATCH", expected)
+    if not quotes_balanced(path):
+        raise diagnose(path, contract) or LandingFileError(path, 0, "TRUNCATED", "unbalanced quotes")
     try:
         reader = pcsv.open_csv(
             path,
@@ -109,8 +169,8 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:  # the first block does not parse
-        raise (diagnose(path, contract) or e) from None
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # the first block does not parse
+        raise (diagnose(path, contract) or unparsed(path)) from None
     columns = [*contract.column_names, "_source_row"]
     schema = pa.schema([*(pa.field(c, pa.string()) for c in contract.column_names), ("_source_row", pa.int64())])
 
@@ -122,8 +182,8 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
                 rows = pa.array(np.arange(offset, offset + n, dtype=np.int64))
                 yield pa.RecordBatch.from_arrays([*(batch.column(c) for c in contract.column_names), rows], columns)
                 offset += n
-        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-            problem = diagnose(path, contract) or e
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            problem = diagnose(path, contract) or unparsed(path)
             if errors is not None:
                 errors.append(problem)
             raise problem from None
@@ -137,10 +197,59 @@ class BronzeLoad:
     path: str
 
 
+def bronze_scope(contract: Contract, month: dt.date) -> Scope:
+    return month_scope(f"bronze.{contract.name}", "_partition_month", month)
+
+
+def trailing_rows(con: duckdb.DuckDBPyConnection, table: str, month: dt.date) -> list[int]:
+    """Bronze row counts of the table's latest months before `month` (from silver's stats)."""
+    has_stats = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'silver' AND table_name = '_partition_stats'"
+    ).fetchone()[0]
+    if not has_stats:
+        return []
+    rows = con.execute(
+        "SELECT bronze_rows FROM silver._partition_stats WHERE table_name = ? AND partition_month < ? "
+        "ORDER BY partition_month DESC LIMIT ?",
+        [table, month, VOLUME_COLLAPSE_TRAILING],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_volume(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, month: dt.date, rows: int, allow: bool
+) -> None:
+    """Refuse an empty file (unless the contract says the table may be empty for a month) and a
+    month whose rows collapse against the trailing months, unless the run explicitly allows it."""
+    if allow:
+        return
+    hint = "if this is expected, re-run with the bronze config allow_empty_or_collapsed_month: true"
+    if rows == 0 and not contract.may_be_empty:
+        raise LandingFileError(path, 1, "EMPTY_FILE", f"the file has a header but no data rows; {hint}")
+    trailing = trailing_rows(con, contract.name, month)
+    mean = sum(trailing) / len(trailing) if trailing else 0.0
+    if mean >= VOLUME_COLLAPSE_MIN_MEAN and rows < VOLUME_COLLAPSE_RATIO * mean:
+        raise LandingFileError(
+            path,
+            0,
+            "VOLUME_COLLAPSE",
+            f"{rows:,} rows, below {VOLUME_COLLAPSE_RATIO:.0%} of the mean of the {len(trailing)} months "
+            f"before ({mean:,.0f} rows); {hint}",
+        )
+
+
 def load(
-    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, partition: dt.date, ingested_at: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    partition: dt.date,
+    ingested_at: dt.datetime,
+    save: Callable[[Scope], None] | None = None,
+    allow_empty: bool = False,
 ) -> BronzeLoad:
-    """Replace the month's partition with the file's rows, atomically."""
+    """Replace the month's partition with the file's rows, atomically. `save` (the run journal)
+    copies the rows replaced, in the same transaction. An empty or collapsed month is refused."""
     errors: list[Exception] = []
     con.register("_bronze_in", read_landing(path, contract, errors))
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
@@ -148,6 +257,8 @@ def load(
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+        if save is not None:
+            save(bronze_scope(contract, partition))
         con.execute(bronze_ddl(contract))
         con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
         con.execute(
@@ -155,6 +266,7 @@ def load(
             {"file": str(path), "ts": ingested_at, "part": partition},
         )
         n = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}).fetchone()[0]
+        check_volume(con, contract, path, partition, n, allow_empty)
         con.execute("COMMIT")
     except Exception as e:
         con.execute("ROLLBACK")

@@ -12,11 +12,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 
-from bank_assets.contracts import CONTRACTS, CURRENCIES, REPORTING_CURRENCY, Column, Contract
+from bank_assets.contracts import (
+    BANK_UTC_OFFSET_MINUTES,
+    CONTRACTS,
+    CURRENCIES,
+    FORMATS,
+    MAX_TEXT_LENGTH,
+    NULL_TOKENS,
+    REPORTING_CURRENCY,
+    Column,
+    Contract,
+    Pseudonym,
+)
+from bank_assets.pseudonym import FUNCTION_NAME, register_pseudonym
+from bank_assets.warehouse.journal import Scope, month_scope
 
 
 class MissingParentError(RuntimeError):
@@ -27,15 +41,49 @@ def q(name: str) -> str:
     return f'"{name}"'
 
 
-def typed_expr(c: Column) -> str:
-    raw = f"nullif(trim({q(c.name)}), '')"
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def raw_expr(column: str) -> str:
+    """The landing text with spaces, tabs and line ends trimmed; NULL for the null tokens."""
+    v = f"trim({q(column)}, ' ' || chr(9) || chr(10) || chr(13))"
+    tokens = ", ".join(lit(t) for t in NULL_TOKENS)
+    return f"CASE WHEN {v} IN ({tokens}) THEN NULL ELSE {v} END"
+
+
+def _timestamp_expr(r: str) -> str:
+    """'YYYY-MM-DD[ T]HH:MM:SS[offset]' -> bank-local TIMESTAMP (offsets converted, see contracts)."""
+    local = f"try_strptime(left({r}, 10) || ' ' || substr({r}, 12, 8), '%Y-%m-%d %H:%M:%S')"
+    offset = (
+        f"CASE WHEN length({r}) = 19 THEN {BANK_UTC_OFFSET_MINUTES} WHEN substr({r}, 20) = 'Z' THEN 0 "
+        f"ELSE (CASE WHEN substr({r}, 20, 1) = '-' THEN -1 ELSE 1 END) "
+        f"* (CAST(substr({r}, 21, 2) AS INTEGER) * 60 + CAST(substr({r}, 24, 2) AS INTEGER)) END"
+    )
+    return f"{local} + to_minutes(CAST({BANK_UTC_OFFSET_MINUTES} - ({offset}) AS BIGINT))"
+
+
+def typed_from_raw(c: Column, r: str) -> str:
+    """The silver value of column `c` from its raw text `r` (NULL when it breaks the format)."""
     if c.type == "code":
-        return f"upper({raw})"
+        return f"upper({r})"
     if c.type == "email":
-        return f"lower({raw})"
+        return f"lower({r})"
     if c.type in ("id", "text"):
-        return raw
-    return f"try_cast({raw} AS {c.sql_type})"
+        return r
+    valid = f"regexp_full_match({r}, {lit(FORMATS[c.type])})"
+    if c.type == "date":
+        value = f"CAST(try_strptime({r}, '%Y-%m-%d') AS DATE)"
+    elif c.type == "timestamp":
+        value = _timestamp_expr(r)
+    else:
+        value = f"TRY_CAST({r} AS {c.sql_type})"
+    return f"CASE WHEN {valid} THEN {value} END"
+
+
+def typed_expr(c: Column) -> str:
+    """Silver value of `c` straight from the bronze column (for audits of bronze keys)."""
+    return typed_from_raw(c, f"({raw_expr(c.name)})")
 
 
 def stage_table(contract: Contract) -> str:
@@ -47,20 +95,69 @@ def rejects_stage_table(contract: Contract) -> str:
 
 
 def parent_scope(parent: Contract) -> str:
-    """Which parent rows a child row of month $month may point at."""
+    """Which parent rows a child row of month $month links to as VALID."""
     if parent.is_snapshot:
         return "_partition_month = $month"  # a snapshot (customers, accounts, reference data): the same month
     return "_partition_month <= $month"  # an event table (loans): anything up to the month
+
+
+#: How a child row's foreign key found its parent (silver column ``_<fk>_parent``):
+#: VALID: a published parent row of the month (for snapshots) or of any month up to it (events);
+#: QUARANTINED: the parent key is in the month's bronze (or, for events, any earlier bronze) but
+#: its row was quarantined; EARLIER_MONTH: a snapshot parent seen only in an earlier month.
+#: A key never seen anywhere is ORPHAN_FK (rejected). The child is kept in the first three cases.
+PARENT_STATUS = ("VALID", "QUARANTINED", "EARLIER_MONTH")
+
+
+def parent_status_column(fk: Column) -> str:
+    return f"_{fk.name}_parent"
+
+
+def parent_keys_sql(fk: Column) -> str:
+    """Every key the child may link to, with its best PARENT_STATUS rank (0 = VALID)."""
+    ptable, pcol = fk.references.split(".")  # type: ignore[union-attr]
+    parent = CONTRACTS[ptable]
+    bronze_key = f"({raw_expr(pcol)})"
+    if parent.is_snapshot:
+        parts = [
+            f"SELECT {q(pcol)} AS k, 0 AS rank FROM silver.{ptable} WHERE _partition_month = $month",
+            f"SELECT {bronze_key}, 1 FROM bronze.{ptable} WHERE _partition_month = $month",
+            f"SELECT {q(pcol)}, 2 FROM silver.{ptable} WHERE _partition_month < $month",
+            f"SELECT {bronze_key}, 2 FROM bronze.{ptable} WHERE _partition_month < $month",
+        ]
+    else:
+        parts = [
+            f"SELECT {q(pcol)} AS k, 0 AS rank FROM silver.{ptable} WHERE _partition_month <= $month",
+            f"SELECT {bronze_key}, 1 FROM bronze.{ptable} WHERE _partition_month <= $month",
+        ]
+    return f"SELECT k, min(rank) AS rank FROM ({' UNION ALL '.join(parts)}) WHERE k IS NOT NULL GROUP BY k"
 
 
 def money_pen_columns(contract: Contract) -> list[str]:
     return [f"{c.name}_pen" for c in contract.money_columns] if contract.currency_column else []
 
 
+def derived_columns(contract: Contract) -> list[str]:
+    """Columns silver adds to the contract's: amounts in PEN, how each foreign key resolved,
+    keyed pseudonyms of PII."""
+    return [
+        *money_pen_columns(contract),
+        *(parent_status_column(c) for c in contract.foreign_keys),
+        *(p.name for p in contract.pseudonyms),
+    ]
+
+
+def pseudonym_expr(p: Pseudonym) -> str:
+    if len(p.columns) == 1:
+        return f"{FUNCTION_NAME}({q(p.columns[0])})"
+    parts = ", ".join(f"coalesce({q(c)}, '')" for c in p.columns)
+    return f"{FUNCTION_NAME}(concat_ws('|', {parts}))"
+
+
 def silver_columns(contract: Contract) -> list[str]:
     return [
         *contract.column_names,
-        *money_pen_columns(contract),
+        *derived_columns(contract),
         "_source_file",
         "_source_row",
         "_ingested_at",
@@ -68,15 +165,32 @@ def silver_columns(contract: Contract) -> list[str]:
     ]
 
 
+def fx_rate_expr(contract: Contract) -> str:
+    """PEN per unit of the row's currency (1 for PEN; NULL when the month has no rate)."""
+    return (
+        f"(CASE WHEN t.{q(contract.currency_column or '')} = '{REPORTING_CURRENCY}' THEN 1 "
+        f"ELSE fx.rate_to_pen END)::DECIMAL(18,6)"
+    )
+
+
+#: Largest absolute amount a DECIMAL(18,2) holds once rounded to cents.
+_MONEY_LIMIT = "9999999999999999.995"
+
+
 def _rules(contract: Contract) -> list[tuple[str, str, str]]:
     """(condition over `t`, reason code, column) in the order they are tested."""
+    raw = lambda name: f"t.{q(name + '__raw')}"  # noqa: E731
     rules: list[tuple[str, str, str]] = []
     for c in contract.required_columns:
-        rules.append((f"t.{q(c.name + '__raw')} IS NULL", "NULL_REQUIRED", c.name))
+        rules.append((f"{raw(c.name)} IS NULL", "NULL_REQUIRED", c.name))
+    for c in contract.columns:
+        if c.type in ("id", "text", "email") or (c.type == "code" and not c.accepted):
+            rules.append((f"length({raw(c.name)}) > {MAX_TEXT_LENGTH}", "VALUE_TOO_LONG", c.name))
+            rules.append((f"regexp_matches({raw(c.name)}, '[[:cntrl:]]')", "CONTROL_CHARACTER", c.name))
     for c in contract.columns:
         if c.type in ("date", "timestamp", "money", "decimal", "int"):
             code = {"date": "INVALID_DATE", "timestamp": "INVALID_TIMESTAMP"}.get(c.type, "INVALID_NUMBER")
-            rules.append((f"t.{q(c.name + '__raw')} IS NOT NULL AND t.{q(c.name)} IS NULL", code, c.name))
+            rules.append((f"{raw(c.name)} IS NOT NULL AND t.{q(c.name)} IS NULL", code, c.name))
     for c in contract.columns:
         if c.nonnegative:
             rules.append((f"t.{q(c.name)} < 0", "NEGATIVE_AMOUNT", c.name))
@@ -95,6 +209,8 @@ def _rules(contract: Contract) -> list[tuple[str, str, str]]:
         rules.append(
             (f"t.{cur} <> '{REPORTING_CURRENCY}' AND fx.rate_to_pen IS NULL", "NO_FX_RATE", contract.currency_column)
         )
+        for c in contract.money_columns:
+            rules.append((f"abs(t.{q(c.name)}) * {fx_rate_expr(contract)} > {_MONEY_LIMIT}", "FX_OVERFLOW", c.name))
     return rules
 
 
@@ -102,55 +218,56 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     """SQL statements building the staging table and staging rejects for one partition."""
     t = contract.name
     part = "_partition_month = $month"
-    typed = ",\n    ".join(
-        [f"{typed_expr(c)} AS {q(c.name)}" for c in contract.columns]
-        + [f"nullif(trim({q(c.name)}), '') AS {q(c.name + '__raw')}" for c in contract.columns]
-    )
-    joins = []
+    raws = ",\n    ".join(f"{raw_expr(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
+    typed = ",\n    ".join(f"{typed_from_raw(c, q(c.name + '__raw'))} AS {q(c.name)}" for c in contract.columns)
+    joins, extra = [], []
     for i, c in enumerate(contract.foreign_keys):
-        ptable, pcol = c.references.split(".")  # type: ignore[union-attr]
-        scope = parent_scope(CONTRACTS[ptable])
-        joins.append(
-            f"LEFT JOIN (SELECT DISTINCT {q(pcol)} AS k FROM silver.{ptable} WHERE {scope}) fk{i} "
-            f"ON fk{i}.k = t.{q(c.name)}"
+        joins.append(f"LEFT JOIN ({parent_keys_sql(c)}) fk{i} ON fk{i}.k = t.{q(c.name)}")
+        labels = ", ".join(lit(s) for s in PARENT_STATUS)
+        extra.append(
+            f"CASE WHEN t.{q(c.name)} IS NOT NULL THEN [{labels}][fk{i}.rank + 1] END AS {q(parent_status_column(c))}"
         )
-    fx_select = "NULL::DECIMAL(18,6) AS _fx_rate"
     if contract.currency_column and contract.money_columns:
         fx_date = q(contract.fx_date_column or contract.event_column or "")
         joins.append(
             f"LEFT JOIN silver.fx_rates fx ON fx._partition_month = $month "
             f"AND fx.rate_date = CAST(t.{fx_date} AS DATE) AND fx.currency = t.{q(contract.currency_column)}"
         )
-        fx_select = (
-            f"CASE WHEN t.{q(contract.currency_column)} = '{REPORTING_CURRENCY}' THEN 1 "
-            f"ELSE fx.rate_to_pen END::DECIMAL(18,6) AS _fx_rate"
-        )
+        extra.append(f"{fx_rate_expr(contract)} AS _fx_rate")
+    else:
+        extra.append("NULL::DECIMAL(18,6) AS _fx_rate")
     case = " ".join(f"WHEN {cond} THEN '{code}|{col}'" for cond, code, col in _rules(contract))
     typed_sql = f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
-WITH t AS (
+WITH r AS (
   SELECT _source_file, _source_row, _ingested_at,
-    {typed}
+    {raws}
   FROM bronze.{t} WHERE {part}
+), t AS (
+  SELECT r.*,
+    {typed}
+  FROM r
 )
-SELECT t.*, {fx_select}, CASE {case} ELSE NULL END AS _reject
+SELECT t.*, {", ".join(extra)}, CASE {case} ELSE NULL END AS _reject
 FROM t {" ".join(joins)}"""
 
     pen = (
-        ", ".join(
+        [
             f"CAST(round({q(c.name)} * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
             for c in contract.money_columns
-        )
+        ]
         if contract.currency_column
-        else ""
+        else []
     )
+    statuses = [q(parent_status_column(c)) for c in contract.foreign_keys]
+    statuses += [f"{pseudonym_expr(p)} AS {q(p.name)}" for p in contract.pseudonyms]
     key = ", ".join(q(k) for k in contract.key)
     dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1" if deduplicate else ""
     part_value = "$month::DATE"
-    cols = ", ".join(q(c) for c in contract.column_names)
+    cols = ", ".join([*(q(c) for c in contract.column_names), *pen, *statuses])
     stage = f"""
 CREATE OR REPLACE TEMP TABLE {stage_table(contract)} AS
-SELECT {cols}{", " + pen if pen else ""}, _source_file, _source_row, _ingested_at, {part_value} AS _partition_month
+SELECT {cols}, _source_file, _source_row, _ingested_at, {part_value} AS _partition_month
 FROM _typed WHERE _reject IS NULL
 {dedupe}
 ORDER BY _source_row"""
@@ -211,6 +328,8 @@ def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, de
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
     require_parents(con, contract, month)
+    if contract.pseudonyms:
+        register_pseudonym(con)
     params = month_params(month)
     for sql in stage_sql(contract, deduplicate):
         con.execute(sql, _bind(sql, params))
@@ -225,20 +344,40 @@ def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, de
     )
 
 
-def publish(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, stats: dict[str, int]) -> None:
-    """Swap the staged partition in: delete + insert for data, rejects and stats, one transaction."""
+def publish_scopes(contract: Contract, month: dt.date) -> list[Scope]:
+    """What publishing a month replaces: its rows, its rejects and its stats row."""
+    t = contract.name
+    return [
+        month_scope(f"silver.{t}", "_partition_month", month),
+        month_scope(f"silver.{t}_rejects", "_partition_month", month),
+        Scope("silver._partition_stats", f"table_name = '{t}' AND partition_month = DATE '{month:%Y-%m-%d}'"),
+    ]
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    month: dt.date,
+    stats: dict[str, int],
+    save: Callable[[Scope], None] | None = None,
+) -> None:
+    """Swap the staged partition in: delete + insert for data, rejects and stats, one transaction.
+    `save` (the run journal) copies what is replaced, inside that transaction."""
     t = contract.name
     where = "_partition_month = $month"
     params = {"month": month}
     try:
         con.execute("BEGIN TRANSACTION")
+        con.execute("""CREATE TABLE IF NOT EXISTS silver._partition_stats (
+            table_name VARCHAR, partition_month DATE, bronze_rows BIGINT, silver_rows BIGINT,
+            duplicates_removed BIGINT, rejects BIGINT)""")
+        if save is not None:
+            for scope in publish_scopes(contract, month):
+                save(scope)
         for target, source in ((t, stage_table(contract)), (f"{t}_rejects", rejects_stage_table(contract))):
             con.execute(f"CREATE TABLE IF NOT EXISTS silver.{target} AS SELECT * FROM {source} WHERE false")
             con.execute(f"DELETE FROM silver.{target} WHERE {where}", params)
             con.execute(f"INSERT INTO silver.{target} BY NAME SELECT * FROM {source}")
-        con.execute("""CREATE TABLE IF NOT EXISTS silver._partition_stats (
-            table_name VARCHAR, partition_month DATE, bronze_rows BIGINT, silver_rows BIGINT,
-            duplicates_removed BIGINT, rejects BIGINT)""")
         con.execute(
             "DELETE FROM silver._partition_stats WHERE table_name = $t AND partition_month IS NOT DISTINCT FROM $m",
             {"t": t, "m": month},

@@ -7,6 +7,14 @@
 -- Amounts are widened to DECIMAL(18,6) first: quantile_cont on DECIMAL(18,2) would round the
 -- interpolated quartiles to cents, while with 6 decimals q1, q3 and the threshold are exact
 -- (they have at most 5 decimals), so `amount_pen > threshold` is the exact rule.
+-- Exactness of quantile_cont on DECIMAL(18,6): DuckDB interpolates lo + (hi - lo) * f on the
+-- integer micro-PEN values, f = the fractional part of (n - 1) * 0.25 (or 0.75), so f is 0, 1/4,
+-- 1/2 or 3/4; it forms that product in floating point, but (hi - lo) is a whole number of cents
+-- (a multiple of 10^4 micro-PEN) and a quarter of it is a whole number of micro-PEN, exactly
+-- representable below 2^53 micro-PEN (about 9 * 10^9 PEN). No rounding happens;
+-- tests/test_money_macros.py holds quantile_cont to exact Decimal interpolation. iqr and threshold
+-- are DECIMAL subtraction and multiplication (exact). These are statistics, not money outputs;
+-- they are published as q1/q3/threshold in transaction_anomalies and anomaly_rate_monthly.
 with
 
 purchases as (

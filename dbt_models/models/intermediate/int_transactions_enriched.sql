@@ -1,7 +1,11 @@
 {{ config(meta={'partition_column': 'transaction_month'}) }}
 
--- Every transaction with its account and customer as they were in the transaction's month
--- (the account and customer snapshots of the same month), and the customer's zone.
+-- Every transaction with its account and customer as they were in the transaction's month: the
+-- latest snapshot of each at or before that month (ASOF join). That is the same month's snapshot
+-- whenever it was published; when the parent's row was quarantined (account_parent_status
+-- QUARANTINED) or the account is missing from the month's snapshot (EARLIER_MONTH), the latest
+-- earlier snapshot stands in, so the transaction keeps its customer. Only an account quarantined in
+-- its very first month has no snapshot at all: its customer attributes are NULL (inferred member).
 with
 
 transactions as (
@@ -43,6 +47,7 @@ enriched as (
         transactions.direction,
         transactions.channel,
         transactions.currency,
+        transactions.account_parent_status,
         accounts.product as account_product,
         customers.segment,
         customers.district,
@@ -60,12 +65,12 @@ enriched as (
         transactions.transaction_month
 
     from transactions
-    left join accounts
+    asof left join accounts
         on transactions.account_id = accounts.account_id
-        and transactions.transaction_month = accounts.snapshot_month
-    left join customers
+        and transactions.transaction_month >= accounts.snapshot_month
+    asof left join customers
         on accounts.customer_id = customers.customer_id
-        and transactions.transaction_month = customers.snapshot_month
+        and transactions.transaction_month >= customers.snapshot_month
     left join district_zones
         on customers.district = district_zones.district
         and transactions.transaction_month = district_zones.snapshot_month

@@ -1,7 +1,8 @@
 {{ config(meta={'partition_column': 'snapshot_month'}) }}
 
--- PII stops here: names, email, phone, street and national id are dropped; only one-way hashes
--- of the national id and of the address leave staging.
+-- PII stops here: names, email, phone, street and national id are dropped; only the keyed
+-- pseudonyms of the national id and of the address leave staging. Silver computes them
+-- (HMAC-SHA256, bank_assets/pseudonym.py) so that the key never appears in SQL or dbt artifacts.
 with
 
 source as (
@@ -16,7 +17,7 @@ renamed as (
 
         -- ids
         customer_id,
-        {{ hash_pii('national_id') }} as national_id_hash,
+        national_id_hash,
 
         -- attributes
         segment,
@@ -25,7 +26,7 @@ renamed as (
         status,
         district,
         city,
-        {{ hash_pii("street || '|' || district") }} as address_hash,
+        address_hash,
 
         -- dates
         birth_date,

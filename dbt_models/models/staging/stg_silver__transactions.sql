@@ -23,6 +23,10 @@ renamed as (
         direction,
         channel,
         currency,
+        -- how the account and merchant were found in silver: VALID, QUARANTINED (the parent's row
+        -- was quarantined this month), EARLIER_MONTH (seen only in earlier months)
+        _account_id_parent as account_parent_status,
+        _merchant_id_parent as merchant_parent_status,
 
         -- numerics (absolute amounts; the sign is in `direction`)
         amount,

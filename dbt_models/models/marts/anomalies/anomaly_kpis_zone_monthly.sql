@@ -1,6 +1,7 @@
 -- Anomaly KPIs per month and zone of the customer's district of residence in that month's snapshot.
 -- n_purchases counts every card purchase (including those of (month, segment) groups below the
--- 30-purchase minimum, which are never anomalous); anomaly_rate = n_anomalies / n_purchases.
+-- 30-purchase minimum, which are never anomalous); anomaly_rate = n_anomalies / n_purchases
+-- (exact, rounded half away from zero to 6 decimals: the ratio macro, macros/money.sql).
 {{ config(meta={'partition_column': 'report_month'}) }}
 
 with
@@ -51,7 +52,7 @@ final as (
         purchase_counts.zone,
         purchase_counts.n_purchases,
         coalesce(anomaly_counts.n_anomalies, 0) as n_anomalies,
-        {{ safe_ratio('coalesce(anomaly_counts.n_anomalies, 0)', 'purchase_counts.n_purchases') }} as anomaly_rate,
+        {{ ratio('coalesce(anomaly_counts.n_anomalies, 0)', 'purchase_counts.n_purchases') }} as anomaly_rate,
         {{ to_money('purchase_counts.purchase_amount') }} as purchase_amount_pen,
         {{ to_money('coalesce(anomaly_counts.anomalous_amount, 0)') }} as anomalous_amount_pen
     from purchase_counts

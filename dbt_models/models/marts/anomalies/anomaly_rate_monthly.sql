@@ -61,7 +61,7 @@ final as (
         thresholds.threshold is not null as is_evaluated,
         case
             when thresholds.threshold is not null
-                then {{ safe_ratio('coalesce(anomaly_counts.n_anomalies, 0)', 'purchase_counts.n_purchases') }}
+                then {{ ratio('coalesce(anomaly_counts.n_anomalies, 0)', 'purchase_counts.n_purchases') }}
         end as anomaly_rate,
         {{ to_money('purchase_counts.purchase_amount') }} as purchase_amount_pen,
         {{ to_money('coalesce(anomaly_counts.anomalous_amount, 0)') }} as anomalous_amount_pen,

@@ -1,6 +1,7 @@
 -- Liquidity per month: liquid balances (positive month-end balance_pen of CHECKING and SAVINGS
 -- accounts, any status) against the month's outflow (all debits), coverage = liquid / outflow
--- (NULL when there is no outflow). Months with only one side show 0 on the other.
+-- (NULL when there is no outflow), exact and rounded half away from zero to 6 decimals (the ratio
+-- macro, macros/money.sql). Months with only one side show 0 on the other.
 {{ config(meta={'partition_column': 'report_month'}) }}
 
 with
@@ -48,7 +49,7 @@ final as (
         coalesce(liquid.report_month, outflow.report_month) as report_month,
         {{ to_money('coalesce(liquid.liquid_balances, 0)') }} as liquid_balances_pen,
         {{ to_money('coalesce(outflow.outflow, 0)') }} as outflow_pen,
-        {{ safe_ratio('coalesce(liquid.liquid_balances, 0)', 'outflow.outflow') }} as coverage_ratio
+        {{ ratio('coalesce(liquid.liquid_balances, 0)', 'outflow.outflow') }} as coverage_ratio
     from liquid
     full outer join outflow on liquid.report_month = outflow.report_month
 

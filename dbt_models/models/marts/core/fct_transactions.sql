@@ -43,6 +43,7 @@ final as (
         transactions.direction,
         transactions.channel,
         transactions.currency,
+        transactions.account_parent_status,
         transactions.account_product,
         transactions.segment,
         transactions.district,

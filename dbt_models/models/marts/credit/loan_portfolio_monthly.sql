@@ -1,7 +1,8 @@
 -- Loan portfolio per due month: the loans with an instalment due that month, their principal
 -- (outstanding approximated by the original principal_pen) and the delinquency buckets of the
 -- loan's days past due at month end (a loan with several instalments due counts once, with its
--- highest days past due). non_performing_ratio = principal 90+ / total principal.
+-- highest days past due). non_performing_ratio = principal 90+ / total principal, exact
+-- and rounded half away from zero to 6 decimals (the ratio macro, macros/money.sql).
 {{ config(meta={'partition_column': 'report_month'}) }}
 
 {% set buckets = {'current': 'CURRENT', 'dpd_1_30': '1-30', 'dpd_31_60': '31-60', 'dpd_61_90': '61-90', 'dpd_90_plus': '90+'} %}
@@ -46,7 +47,7 @@ final as (
         count(*) filter (where delinquency_bucket = '{{ bucket }}') as n_loans_{{ name }},
         {{ to_money("coalesce(sum(principal_pen) filter (where delinquency_bucket = '" ~ bucket ~ "'), 0)") }} as principal_{{ name }}_pen,
         {%- endfor %}
-        {{ safe_ratio("coalesce(sum(principal_pen) filter (where delinquency_bucket = '90+'), 0)", 'sum(principal_pen)') }} as non_performing_ratio
+        {{ ratio("coalesce(sum(principal_pen) filter (where delinquency_bucket = '90+'), 0)", 'sum(principal_pen)') }} as non_performing_ratio
     from loan_months
     group by due_month
 

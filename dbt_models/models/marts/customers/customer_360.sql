@@ -1,15 +1,22 @@
 -- Periodic snapshot: one row per customer per as-of month, for the customers in that month's CRM
 -- snapshot. Behaviour is measured over the trailing 12 months up to and including the as-of month
--- (fewer while the history is shorter), from int_customer_month_activity:
+-- (fewer while the history is shorter), from int_customer_month_activity. Sums are exact DECIMAL
+-- sums of the months' amount_pen; every quotient is exact (money_div / ratio, macros/money.sql) and
+-- rounded once, half away from zero, to cents (money, DECIMAL(18,2)) or 6 decimals (ratio):
 --   months_present          = months of those 12 in which the customer is in the snapshot
+--   purchases_pen           = sum(PURCHASE)
 --   avg_monthly_spend_pen   = sum(PURCHASE, WITHDRAWAL) / months_present
 --   est_monthly_income_pen  = sum(SALARY, PENSION, DEPOSIT) / months_present
 --   fixed_payments_pen      = sum(BILL_PAYMENT, AUTO_DEBIT, LOAN_PAYMENT) / months_present
---   debt_burden_ratio       = fixed payments / income over the 12 months (NULL when income is 0)
+--   debt_burden_ratio       = sum(BILL_PAYMENT, AUTO_DEBIT, LOAN_PAYMENT) / sum(SALARY, PENSION, DEPOSIT),
+--                             the ratio of the unrounded 12-month sums (not of the two rounded
+--                             monthly columns); NULL when income is 0
 --   tenure_months           = date_diff('month', signup_date, as_of_date)
 --   products_held           = distinct products of the customer's non-CLOSED accounts at as-of
 --   avg_positive_balance_pen= sum over the months of the customer's positive balances / months_present
---   lifetime_value_pen      = 0.015 * purchases_pen + 0.02 / 12 * (sum of monthly positive balances)
+--   lifetime_value_pen      = (0.18 * sum(PURCHASE) + 0.02 * sum over the months of the positive
+--                             balances) / 12, i.e. 0.015 * purchases + 0.02 / 12 * positive balances,
+--                             exact, rounded once
 {{ config(meta={'partition_column': 'as_of_month'}) }}
 
 with
@@ -103,12 +110,12 @@ final as (
         products_held,
         n_transactions,
         {{ to_money('purchases') }} as purchases_pen,
-        {{ to_money('spend / months_present') }} as avg_monthly_spend_pen,
-        {{ to_money('income / months_present') }} as est_monthly_income_pen,
-        {{ to_money('fixed_payments / months_present') }} as fixed_payments_pen,
-        {{ safe_ratio('fixed_payments', 'income') }} as debt_burden_ratio,
-        {{ to_money('positive_balance_months / months_present') }} as avg_positive_balance_pen,
-        {{ to_money('0.015 * purchases + 0.02 / 12 * positive_balance_months') }} as lifetime_value_pen,
+        {{ money_div('spend', 'months_present') }} as avg_monthly_spend_pen,
+        {{ money_div('income', 'months_present') }} as est_monthly_income_pen,
+        {{ money_div('fixed_payments', 'months_present') }} as fixed_payments_pen,
+        {{ ratio('fixed_payments', 'income') }} as debt_burden_ratio,
+        {{ money_div('positive_balance_months', 'months_present') }} as avg_positive_balance_pen,
+        {{ money_div('0.18 * purchases + 0.02 * positive_balance_months', 12) }} as lifetime_value_pen,
 
         -- dates
         signup_date,

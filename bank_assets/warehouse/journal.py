@@ -1,0 +1,195 @@
+"""The run journal: a run publishes whole or not at all, in every layer.
+
+Before a step replaces published rows (a month of a bronze or silver table, a month of a gold
+model, the versions an SCD2 month may touch), it copies the rows it is about to replace into
+the ``_journal`` schema, tagged with the Dagster run id (bronze and silver in the same
+transaction as the replacement; gold just before dbt runs). Then:
+
+* the run fails in a step: that step restores every row the run replaced, in one transaction,
+  and marks the run rolled back, so its later steps refuse to write (:func:`rollback`);
+* the run succeeds: its copies are dropped by the next writer (:func:`settle`) or by the CLI;
+* the run is killed: the next writer finds it dead and restores (:func:`settle`).
+
+This is a rollback journal (undo log), the classic database recovery technique, kept at month
+granularity: it costs one copy of the rows a run replaces (nothing for a month loaded the first
+time) and never grows with history. Readers of the warehouse may see a run's new rows before it
+ends; the consistent read path is the exports (written after a month succeeded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+SCHEMA = "_journal"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Rows of one published table a step may replace.
+
+    `predicate` is SQL over the table with literal values (it is stored and replayed by a later
+    process). When `id_column` is set, rollback also replaces rows whose id is in the copy (for
+    SCD2 dimensions, whose versions are updated in place).
+    """
+
+    table: str  # schema.table
+    predicate: str
+    id_column: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}|{self.predicate}"
+
+
+def month_scope(table: str, column: str, month: dt.date) -> Scope:
+    """The rows of one month: `column` in [month, next month)."""
+    nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return Scope(table, f"\"{column}\" >= DATE '{month:%Y-%m-%d}' AND \"{column}\" < DATE '{nxt:%Y-%m-%d}'")
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.entries (run_id VARCHAR, seq INTEGER, scope_key VARCHAR, "
+        "table_name VARCHAR, predicate VARCHAR, id_column VARCHAR, existed BOOLEAN, backup VARCHAR, "
+        "step VARCHAR, saved_at TIMESTAMP)"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (run_id VARCHAR, state VARCHAR, step VARCHAR, "
+        "detail VARCHAR, updated_at TIMESTAMP)"
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".", 1)
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def save(con: duckdb.DuckDBPyConnection, run_id: str, scope: Scope, step: str) -> bool:
+    """Copy the rows `scope` covers, once per run (the state before the run is what counts).
+    Call inside the transaction that replaces them. Returns whether a copy was taken now."""
+    ensure(con)
+    seen = con.execute(
+        f"SELECT count(*) FROM {SCHEMA}.entries WHERE run_id = ? AND scope_key = ?", [run_id, scope.key]
+    ).fetchone()[0]
+    if seen:
+        return False
+    seq = con.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {SCHEMA}.entries WHERE run_id = ?", [run_id]).fetchone()[
+        0
+    ]
+    backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
+    existed = _table_exists(con, scope.table)
+    if existed:
+        con.execute(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {scope.table} WHERE {scope.predicate}")
+    con.execute(
+        f"INSERT INTO {SCHEMA}.entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, seq, scope.key, scope.table, scope.predicate, scope.id_column, existed, backup, step, _now()],
+    )
+    if not con.execute(f"SELECT count(*) FROM {SCHEMA}.runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+        con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'open', ?, NULL, ?)", [run_id, step, _now()])
+    return True
+
+
+def state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | None, str | None] | None:
+    """(state, step, detail) of a run in the journal, or None if it saved nothing."""
+    if not _table_exists(con, f"{SCHEMA}.runs"):
+        return None
+    row = con.execute(f"SELECT state, step, detail FROM {SCHEMA}.runs WHERE run_id = ?", [run_id]).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def pending_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Runs whose copies are still held (open, or finished but not yet settled)."""
+    if not _table_exists(con, f"{SCHEMA}.entries"):
+        return []
+    return [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM {SCHEMA}.entries ORDER BY 1").fetchall()]
+
+
+def _transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Begin a transaction unless one is open; True when we began it."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+        return True
+    except duckdb.TransactionException:
+        return False
+
+
+def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = None, detail: str | None = None) -> int:
+    """Restore every scope the run replaced, newest first, in one transaction; mark the run
+    rolled back (its later steps refuse to write). Returns the number of scopes restored."""
+    ensure(con)
+    entries = con.execute(
+        f"SELECT table_name, predicate, id_column, existed, backup FROM {SCHEMA}.entries WHERE run_id = ? "
+        "ORDER BY seq DESC",
+        [run_id],
+    ).fetchall()
+    began = _transaction(con)
+    try:
+        for table, predicate, id_column, existed, backup in entries:
+            if not existed:
+                con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
+                continue
+            if not _table_exists(con, table):
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM {backup}")
+            else:
+                extra = f' OR "{id_column}" IN (SELECT "{id_column}" FROM {backup})' if id_column else ""
+                con.execute(f"DELETE FROM {table} WHERE ({predicate}){extra}")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {backup}")
+            con.execute(f"DROP TABLE IF EXISTS {backup}")
+        con.execute(f"DELETE FROM {SCHEMA}.entries WHERE run_id = ?", [run_id])
+        con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
+        con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'rolled_back', ?, ?, ?)", [run_id, step, detail, _now()])
+        if began:
+            con.execute("COMMIT")
+    except Exception:
+        if began:
+            con.execute("ROLLBACK")
+        raise
+    return len(entries)
+
+
+def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """The run succeeded: drop its copies. Returns the number of scopes it had saved."""
+    ensure(con)
+    backups = [
+        r[0]
+        for r in con.execute(f"SELECT backup FROM {SCHEMA}.entries WHERE run_id = ? AND existed", [run_id]).fetchall()
+    ]
+    n = con.execute(f"SELECT count(*) FROM {SCHEMA}.entries WHERE run_id = ?", [run_id]).fetchone()[0]
+    began = _transaction(con)
+    try:
+        for b in backups:
+            con.execute(f"DROP TABLE IF EXISTS {b}")
+        con.execute(f"DELETE FROM {SCHEMA}.entries WHERE run_id = ?", [run_id])
+        con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
+        if began:
+            con.execute("COMMIT")
+    except Exception:
+        if began:
+            con.execute("ROLLBACK")
+        raise
+    return n
+
+
+def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
+    """Drop 'rolled_back' markers of runs that are over (kept for runs still executing steps)."""
+    if _table_exists(con, f"{SCHEMA}.runs"):
+        ids = [
+            r[0]
+            for r in con.execute(f"SELECT run_id FROM {SCHEMA}.runs WHERE state = 'rolled_back'").fetchall()
+            if r[0] not in keep
+        ]
+        for run_id in ids:
+            con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
