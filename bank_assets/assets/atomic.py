@@ -93,7 +93,7 @@ def failure(step: str, error: BaseException, restored: int) -> Failure:
 
 
 def step_name(context: AssetExecutionContext) -> str:
-    return context.op.name
+    return context.op_execution_context.op.name
 
 
 @contextmanager

@@ -60,9 +60,3 @@
 {% macro ratio(numerator, denominator, scale=6) -%}
     {{ exact_div(numerator, denominator, scale) }}
 {%- endmacro %}
-
-{#- Former name of ratio(numerator, denominator), kept for callers not yet renamed
-    (macros/year_to_date.sql). Same exact computation, DECIMAL(18,6). -#}
-{% macro safe_ratio(numerator, denominator) -%}
-    {{ ratio(numerator, denominator, 6) }}
-{%- endmacro %}

@@ -33,7 +33,7 @@ final as (
         count(distinct monthly.report_month) as n_months,
         cast(sum(monthly.n_purchases) as bigint) as n_purchases,
         cast(sum(monthly.n_anomalies) as bigint) as n_anomalies,
-        {{ safe_ratio('sum(monthly.n_anomalies)', 'sum(monthly.n_purchases)') }} as anomaly_rate,
+        {{ ratio('sum(monthly.n_anomalies)', 'sum(monthly.n_purchases)') }} as anomaly_rate,
         {{ to_money('sum(monthly.purchase_amount_pen)') }} as purchase_amount_pen,
         {{ to_money('sum(monthly.anomalous_amount_pen)') }} as anomalous_amount_pen
     from months

@@ -1,0 +1,103 @@
+"""A run that fails anywhere leaves bronze, silver and gold exactly as they were (run journal).
+
+Two months are loaded landing -> gold. Then month 2 is re-run and made to fail at different
+points: a dbt model failing after other gold models of the month were rebuilt, and a blocking
+silver check after bronze was replaced. Every table of every published schema must hold exactly
+the same rows afterwards, and the journal must hold nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, AssetSelection, DagsterInstance, instance_for_test
+
+from bank_assets.layout import landing_file
+from bank_assets.run import run_steps
+from tests.pipeline import resources, run
+
+PUBLISHED = ("bronze", "silver", "intermediate", "gold")
+
+
+def table_checksums(path: str) -> dict[str, tuple]:
+    """(rows, order-independent hash of all columns) of every table in the published schemas."""
+    with duckdb.connect(path, read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' AND table_schema IN ('bronze', 'silver', 'intermediate', 'gold') "
+            "ORDER BY 1, 2"
+        ).fetchall()
+        return {
+            f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(x)) FROM "{s}"."{t}" AS x').fetchone()
+            for s, t in tables
+        }
+
+
+def journal_rows(path: str) -> int:
+    with duckdb.connect(path, read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = '_journal' AND table_name = 'entries'"
+        ).fetchone()[0]
+        return con.execute("SELECT count(*) FROM _journal.entries").fetchone()[0] if exists else 0
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> tuple[Path, DagsterInstance]:
+    root = tmp_path_factory.mktemp("atomic")
+    res = resources(root)
+    with instance_for_test() as instance:
+        assert run_steps(["2024-01", "2024-02"], instance, res)
+        yield root, instance
+
+
+@pytest.fixture
+def scratch(loaded, tmp_path) -> dict:
+    """A copy of the loaded warehouse and landing zone for one destructive case."""
+    root, _ = loaded
+    shutil.copy(root / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    shutil.copytree(root / "landing", tmp_path / "landing")
+    return resources(tmp_path)
+
+
+def test_failing_dbt_model_restores_every_layer(scratch, loaded):
+    """fct_transactions cannot be rebuilt (its table lost a column): dims, staging-fed marts,
+    silver and bronze of the month were already replaced by then, and must come back."""
+    _, instance = loaded
+    path = scratch["warehouse"].resolved_path
+    with duckdb.connect(path) as con:
+        con.execute("ALTER TABLE gold.fct_transactions DROP COLUMN channel")
+    before = table_checksums(path)
+    assert before["gold.dim_customer"][0] > 0 and before["bronze.transactions"][0] > 0
+
+    assert not run_steps(["2024-02"], instance, scratch)
+
+    assert table_checksums(path) == before
+    assert journal_rows(path) == 0
+
+
+def test_blocking_silver_check_restores_bronze(scratch, loaded):
+    """Re-sent accounts with deduplication off fail key_unique after bronze was replaced by a file
+    with one more row: bronze must hold the earlier file's rows again."""
+    _, instance = loaded
+    path = scratch["warehouse"].resolved_path
+    accounts = landing_file(Path(scratch["landing"].resolved_root), "accounts", "2024-02")
+    lines = accounts.read_bytes().splitlines(keepends=True)
+    accounts.write_bytes(b"".join([*lines, lines[1]]))  # one more (duplicate) row
+    before = table_checksums(path)
+    files_mode = {**scratch, "landing": scratch["landing"].model_copy(update={"mode": "files"})}
+
+    result = run(
+        files_mode,
+        "2024-02",
+        instance,
+        selection=AssetSelection.assets(AssetKey(["bronze", "accounts"]), AssetKey(["silver", "accounts"])),
+        run_config={"ops": {"silver__accounts": {"config": {"deduplicate": False}}}},
+    )
+
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "key_unique" in failure and "rolled back" in failure
+    assert table_checksums(path) == before
