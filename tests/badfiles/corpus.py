@@ -145,9 +145,7 @@ class Accounting:
 
     def balanced(self) -> bool:
         """Every landing row is in silver, is a removed duplicate, or is a reject."""
-        return (
-            self.landing_rows == self.bronze_rows == self.silver_rows + self.duplicates_removed + self.rejects
-        )
+        return self.landing_rows == self.bronze_rows == self.silver_rows + self.duplicates_removed + self.rejects
 
 
 class Scratch:
