@@ -18,11 +18,13 @@ from dagster import (
     sensor,
 )
 
+from bank_assets.assets.atomic import settle
 from bank_assets.contracts import TABLES
 from bank_assets.layout import resolve_landing_file
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import sweep_dead_runs
-from bank_assets.resources import LandingZone
+from bank_assets.resources import LandingZone, Warehouse
+from bank_assets.warehouse.connection import WarehouseLockedError, connect
 
 HASH_CHUNK = 1 << 20
 
@@ -95,13 +97,20 @@ def build_dead_run_sensor() -> SensorDefinition:
         name="recover_dead_runs",
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Marks runs whose process died (SIGKILL, a crashed machine) as failed and frees "
-        "their duckdb_warehouse slot, so a killed run never blocks the run queue or the pool "
+        description="Marks runs whose process died (SIGKILL, a crashed machine) as failed, frees "
+        "their duckdb_warehouse slot and restores the rows they had replaced (run journal), so a "
+        "killed run never blocks the run queue or the pool and leaves nothing half-published "
         "(bank_assets.recovery.sweep_dead_runs; our CLI does the same when it starts).",
     )
-    def recover_dead_runs(context: SensorEvaluationContext):
+    def recover_dead_runs(context: SensorEvaluationContext, warehouse: Warehouse):
         lines: list[str] = []
         sweep_dead_runs(context.instance, log=lines.append)
+        if lines:  # a run died: restore what it replaced now, unless a run holds the warehouse
+            try:
+                with connect(warehouse.resolved_path, timeout_s=5.0) as con:
+                    settle(con, context.instance, None, lines.append)
+            except WarehouseLockedError:
+                lines.append("warehouse busy: the next run that writes it restores what dead runs replaced")
         for line in lines:
             context.log.warning(line)
         return SkipReason("; ".join(lines) if lines else "no dead run")

@@ -87,13 +87,15 @@ def run_steps(
     return ok
 
 
-def settle_journal(instance: DagsterInstance, resources: Mapping[str, Any]) -> None:
-    """Drop the journal of the run that just succeeded (or roll back one that failed outside a
-    step), so the warehouse holds no copies between runs."""
+def settle_journal(
+    instance: DagsterInstance, resources: Mapping[str, Any], log: Callable[[str], None] = lambda line: None
+) -> None:
+    """Drop the journal of the run that just succeeded, roll back runs that failed outside a step
+    or died, so the warehouse holds no copies between runs (bank_assets.warehouse.journal)."""
     warehouse = resources.get("warehouse")
     if isinstance(warehouse, Warehouse):
         with warehouse.process_config_and_initialize().connect() as con:
-            settle(con, instance, None, lambda line: None)
+            settle(con, instance, None, log)
 
 
 def config_for(run_config: dict | None) -> dict:
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     instance = DagsterInstance.get()
     sweep_dead_runs(instance, log=lambda line: print(line, flush=True))
+    settle_journal(instance, defs.resources, log=lambda line: print(line, flush=True))
     log_path = step_log_path(instance)
     with log_path.open("w", encoding="utf-8") as output:
         ok = run_steps(months, instance, defs.resources, on_result=print_result, output=output)

@@ -35,9 +35,9 @@ def environment(work: Path) -> dict[str, str]:
     }
 
 
-def start_run(env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_run(env: dict[str, str], log: Path, month: str = MONTH) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bank_assets.run", "--start", MONTH],
+        [sys.executable, "-m", "bank_assets.run", "--start", month],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),

@@ -8,7 +8,10 @@ the same rows afterwards, and the journal must hold nothing.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import duckdb
@@ -16,8 +19,10 @@ import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, instance_for_test
 
 from bank_assets.layout import landing_file
-from bank_assets.run import run_steps
+from bank_assets.recovery import sweep_dead_runs
+from bank_assets.run import run_steps, settle_journal
 from tests.pipeline import resources, run
+from tests.test_killed_run_recovers import environment, start_run, wait_for_step
 
 PUBLISHED = ("bronze", "silver", "intermediate", "gold")
 
@@ -101,3 +106,34 @@ def test_blocking_silver_check_restores_bronze(scratch, loaded):
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
     assert "key_unique" in failure and "rolled back" in failure
     assert table_checksums(path) == before
+
+
+@pytest.mark.slow
+def test_killed_rerun_is_rolled_back_by_the_next_writer(loaded, tmp_path):
+    """A CLI re-run of a loaded month with a changed transactions file is SIGKILLed once gold has
+    started (bronze and silver already replaced). `python -m bank_assets.run` at start (like the
+    recover_dead_runs sensor) finds the run dead and restores every layer as it was."""
+    root, _ = loaded
+    env = environment(tmp_path)
+    shutil.copy(root / "warehouse.duckdb", env["BANK_WAREHOUSE"])
+    shutil.copytree(root / "landing", env["BANK_LANDING_DIR"])
+    env = {**env, "BANK_LANDING_MODE": "files", "BANK_LAST_MONTH": "2024-02"}
+    transactions = landing_file(Path(env["BANK_LANDING_DIR"]), "transactions", "2024-02")
+    transactions.write_bytes(b"".join(transactions.read_bytes().splitlines(keepends=True)[:-50]))
+    before = table_checksums(env["BANK_WAREHOUSE"])
+
+    victim = start_run(env, tmp_path / "victim.log", month="2024-02")
+    try:
+        wait_for_step(env["DAGSTER_HOME"], "gold")
+        time.sleep(2.0)
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+
+    lines: list[str] = []
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        sweep_dead_runs(instance, lines.append)
+        settle_journal(instance, resources(tmp_path), log=lines.append)
+    assert any("restored" in line for line in lines), lines
+    assert table_checksums(env["BANK_WAREHOUSE"]) == before
+    assert journal_rows(env["BANK_WAREHOUSE"]) == 0

@@ -249,7 +249,8 @@ class Scratch:
 
 @dataclass
 class StepFailure:
-    message: str
+    message: str  # the step's error message (what `bank_assets.run` prints)
+    causes: str  # the messages of the exceptions it was raised from
     metadata: dict
 
 
@@ -275,8 +276,13 @@ def _step_failures(result: ExecuteInProcessResult) -> dict[str, StepFailure]:
             continue
         data = event.step_failure_data
         meta = dict(data.user_failure_data.metadata) if data.user_failure_data else {}
+        causes, error = [], data.error.cause if data.error else None
+        while error is not None:
+            causes.append(error.message)
+            error = error.cause
         out[event.step_key] = StepFailure(
             message=data.error.message if data.error else "",
+            causes="\n".join(causes),
             metadata={k: getattr(v, "value", v) for k, v in meta.items()},
         )
     return out
