@@ -110,9 +110,10 @@ def test_dashboard_numbers_are_gold_numbers(built):
     for column, value in shown.items():
         assert value == pytest.approx(float(row[column]), abs=1e-9), column
     # executive_kpis_monthly itself agrees with the marts it summarises
-    assert int(row["n_customers"]) == query(
-        res, "SELECT count(*) FROM gold.customer_360 WHERE as_of_month = $m", {"m": f"{MONTH}-01"}
-    )[0][0]
+    assert (
+        int(row["n_customers"])
+        == query(res, "SELECT count(*) FROM gold.customer_360 WHERE as_of_month = $m", {"m": f"{MONTH}-01"})[0][0]
+    )
     # cash flow: every month, inflow / outflow / net as in cashflow_monthly
     cash = query(res, "SELECT inflow_pen, outflow_pen, net_pen FROM gold.cashflow_monthly ORDER BY report_month")
     traces = {t["name"].split(" ")[0]: t["y"] for t in figs["fig-cashflow"]["data"]}

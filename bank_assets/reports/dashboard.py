@@ -626,7 +626,8 @@ main{padding:18px 28px}
 .kpi .prev{font-size:12px;color:#666}.kpi .dot{display:inline-block;width:10px;height:10px;border-radius:50%;
 margin-right:6px}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:14px}.wide{grid-column:1 / -1}
-.card{background:#fff;border-radius:8px;padding:6px;box-shadow:0 1px 3px #0002;min-width:0}
+.card{background:#fff;border-radius:8px;padding:6px;box-shadow:0 1px 3px #0002;min-width:0;overflow-x:auto}
+.card h3{font-size:14px;margin:6px 8px}
 h2{font-size:17px;margin:22px 0 10px}
 table.cases{border-collapse:collapse;width:100%;font-size:13px;background:#fff}
 .cases th,.cases td{padding:5px 8px;border-bottom:1px solid #e3e3e3;text-align:left}.cases th{background:#eef0f4}
