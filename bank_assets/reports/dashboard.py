@@ -386,8 +386,9 @@ def fig_growth(k: pd.DataFrame) -> go.Figure:
         ),
         secondary_y=True,
     )
-    fig.update_yaxes(title_text="customers", secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text="transactions", secondary_y=True, rangemode="tozero")
+    # axes fitted to the data (not from zero): a few percent of growth a month must show at a glance
+    fig.update_yaxes(title_text="customers", secondary_y=False)
+    fig.update_yaxes(title_text="transactions", secondary_y=True)
     fig.update_xaxes(type="category")
     return _layout(fig, "Customer and transaction growth")
 
