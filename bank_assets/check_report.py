@@ -29,7 +29,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult,
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import defs, monthly_job
-from bank_assets.resources import LandingZone, Warehouse
+from bank_assets.resources import LandingZone, Warehouse, report_resources
 from bank_assets.run import Step, parse_months, print_result, run_steps
 
 
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "warehouse": Warehouse(path=str((work / "warehouse.duckdb").resolve())),
         "landing": LandingZone(root=str((work / "landing").resolve()), scale=args.scale),
         "dbt": dbt_resource(),
+        **report_resources(str((work / "warehouse.duckdb").resolve()), str((work / "reports").resolve())),
     }
     run_config = None
     if args.inject_duplicates:

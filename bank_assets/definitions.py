@@ -20,20 +20,23 @@ from dagster import (
 from bank_assets.assets.bronze import bronze_assets
 from bank_assets.assets.gold import dbt_resource, gold_assets
 from bank_assets.assets.landing import landing_files
+from bank_assets.assets.reports import report_assets
 from bank_assets.assets.silver import silver_assets
 from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, build_monthly_schedule
 from bank_assets.resources import default_resources
 
-all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets]
+all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets, *report_assets]
 
 ingest_selection = AssetSelection.groups("landing", "bronze", "silver")
 gold_selection = AssetSelection.groups("gold")
+#: what declarative automation builds after silver: gold, then the reports downstream of it
+automated_selection = AssetSelection.groups("gold", "reports")
 
 monthly_job = define_asset_job(
     "monthly_pipeline",
     selection=AssetSelection.all(),
-    description="A month (or a range of months, in one run) from landing files to gold: "
-    "landing -> bronze -> silver (checks per month) -> every dbt model and test.",
+    description="A month (or a range of months, in one run) from landing files to the reports: "
+    "landing -> bronze -> silver (checks per month) -> every dbt model and test -> dashboard and exports.",
 )
 ingest_job = define_asset_job(
     "ingest_monthly",
@@ -54,10 +57,10 @@ defs = Definitions(
         # runs by default (the implicit default_automation_condition_sensor starts STOPPED)
         AutomationConditionSensorDefinition(
             "gold_automation",
-            target=gold_selection,
+            target=automated_selection,
             default_status=DefaultSensorStatus.RUNNING,
-            description="Builds gold for exactly the months whose silver changed, once, after silver "
-            "(see bank_assets.assets.gold.GOLD_AUTOMATION).",
+            description="Builds gold for exactly the months whose silver changed, once, after silver, "
+            "then the reports of those months after gold (see bank_assets.assets.gold.GOLD_AUTOMATION).",
         ),
     ],
     resources={**default_resources(), "dbt": dbt_resource()},

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 from dagster import ConfigurableResource, EnvVar
+from dagster._core.definitions.partitions.utils import TimeWindow
+from dagster._core.storage.db_io_manager import DbIOManager, TablePartitionDimension, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
+from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from bank_assets.settings import DEFAULTS, resolve
 from bank_assets.synthetic.params import DefectRates, GeneratorConfig, Scale
@@ -74,4 +80,98 @@ def default_resources() -> dict[str, object]:
             scale=os.environ.get("BANK_SCALE", "small"),
             defect_scale=float(os.environ.get("BANK_DEFECT_SCALE", "1.0")),
         ),
+        **report_resources(env_or_default("BANK_WAREHOUSE"), env_or_default("BANK_REPORTS_DIR")),
+    }
+
+
+class ReportsDir(ConfigurableResource):
+    """Where the reports group writes: ``dashboard/<YYYY-MM>.html`` and ``exports/`` (Parquet)."""
+
+    root: str
+
+    @property
+    def resolved_root(self) -> str:
+        return resolve(self.root)
+
+
+class ReadOnlyDuckDbClient(DuckDbClient):
+    """dagster-duckdb's client, opening the warehouse read-only (it opens it read-write).
+
+    A read-only open takes no write lock and can write nothing; it waits like our own
+    connections while a writer (another process) holds the file.
+    """
+
+    @staticmethod
+    @contextmanager
+    def connect(context, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(str(table_slice.database), read_only=True) as con:
+            yield con
+
+    @staticmethod
+    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
+        raise NotImplementedError("GoldTableReader is read-only: gold is written by dbt")
+
+    @staticmethod
+    def ensure_schema_exists(context, table_slice: TableSlice, connection) -> None:
+        raise NotImplementedError("GoldTableReader is read-only: gold is written by dbt")
+
+
+class _GoldDbIOManager(DbIOManager):
+    """DbIOManager that widens a monthly slice to every month up to the run's last one."""
+
+    def __init__(self, *, history: bool, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._history = history
+
+    def handle_output(self, context, obj) -> None:
+        raise NotImplementedError("GoldTableReader is read-only: gold is written by dbt")
+
+    def _get_table_slice(self, context, output_context) -> TableSlice:
+        table_slice = super()._get_table_slice(context, output_context)
+        if not self._history or not table_slice.partition_dimensions:
+            return table_slice
+        dims = [
+            TablePartitionDimension(d.partition_expr, TimeWindow(HISTORY_START, d.partitions.end))
+            if isinstance(d.partitions, TimeWindow)
+            else d
+            for d in table_slice.partition_dimensions
+        ]
+        return table_slice._replace(partition_dimensions=dims)
+
+
+#: Before any month of the bank: a history slice starts here (no gold row is older).
+HISTORY_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+class GoldTableReader(DuckDBPandasIOManager):
+    """dagster-duckdb-pandas' IO manager, used as an input manager for gold tables, read-only.
+
+    Gold tables are written by dbt; Python assets downstream of them (the reports group) load
+    them as pandas DataFrames through this manager: the schema is the asset key's prefix
+    (``gold``), the table its name, and a partitioned input is filtered on the ``partition_expr``
+    metadata of the gold asset (the model's ``meta.partition_column``) to the run's months,
+    ``>= first day and < first day after``. With ``history=True`` the filter keeps every month up
+    to the run's last one (trend charts need the months before the one being reported).
+    """
+
+    history: bool = False
+
+    def create_io_manager(self, context) -> DbIOManager:  # type: ignore[override]
+        return _GoldDbIOManager(
+            history=self.history,
+            db_client=ReadOnlyDuckDbClient(),
+            database=resolve(self.database),
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="GoldTableReader",
+        )
+
+
+def report_resources(warehouse_path: str | EnvVar, reports_root: str | EnvVar) -> dict[str, object]:
+    """The reports group's resources: gold readers (month and history) and its output folder."""
+    return {
+        "gold_reader": GoldTableReader(database=warehouse_path),
+        "gold_history_reader": GoldTableReader(database=warehouse_path, history=True),
+        "reports": ReportsDir(root=reports_root),
     }

@@ -26,8 +26,9 @@ from dagster import DagsterEventType, DagsterInstance, Definitions, ExecuteInPro
 
 from bank_assets.assets.atomic import settle
 from bank_assets.assets.gold import ANSI
+from bank_assets.assets.reports import dashboard_path
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
-from bank_assets.partitions import partition_key, partition_range
+from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
 from bank_assets.resources import Warehouse
 from bank_assets.settings import env, resolve
@@ -195,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
     print(f"step output (dbt's lines): {log_path}")
     print(where_next(instance))
+    dashboard = dashboard_path(resolve(env("BANK_REPORTS_DIR")), partition_month(months[-1]))
+    if dashboard.exists():
+        print(f"exports (Parquet, the read path for BI): {dashboard.parent.parent / 'exports'}")
+        print(f"dashboard: {dashboard}")
     return 0 if ok else 1
 
 

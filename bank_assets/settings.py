@@ -12,6 +12,8 @@ DEFAULTS = {
     "BANK_WAREHOUSE": "data/warehouse/bank.duckdb",
     "BANK_LANDING_DIR": "data/landing",
     "BANK_LANDING_MODE": "generate",  # or "files": bronze reads files you dropped in landing
+    # the consumption layer: dashboard/<YYYY-MM>.html and exports/<table>/year=/month=/ (not in git)
+    "BANK_REPORTS_DIR": "data/reports",
     "BANK_FIRST_MONTH": "2024-01",
     "BANK_LAST_MONTH": "2025-12",
     # DuckDB's memory cap for every warehouse connection (ours and dbt's); larger work spills to

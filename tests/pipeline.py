@@ -10,7 +10,7 @@ from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, mat
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import all_assets
-from bank_assets.resources import LandingZone, Warehouse
+from bank_assets.resources import LandingZone, Warehouse, report_resources
 
 
 def resources(root: Path, **landing) -> dict:
@@ -20,6 +20,7 @@ def resources(root: Path, **landing) -> dict:
         "warehouse": Warehouse(path=str(root / "warehouse.duckdb")),
         "landing": LandingZone(root=str(root / "landing"), **landing),
         "dbt": dbt_resource(),
+        **report_resources(str(root / "warehouse.duckdb"), str(root / "reports")),
     }
 
 

@@ -157,6 +157,13 @@ class BankDbtTranslator(DagsterDbtTranslator):
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {**super().get_tags(dbt_resource_props), "dagster/kind/duckdb": ""}
 
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """dagster-dbt's metadata plus ``partition_expr``, the model's month column
+        (``meta.partition_column``): dagster-duckdb's IO manager filters on it when a Python
+        asset loads a month of this table (the reports group, bank_assets.resources.GoldTableReader)."""
+        column = (dbt_resource_props.get("config", {}).get("meta") or {}).get("partition_column")
+        return {**super().get_metadata(dbt_resource_props), **({"partition_expr": column} if column else {})}
+
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
         return GOLD_AUTOMATION
 

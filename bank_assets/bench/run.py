@@ -122,7 +122,7 @@ def bench_month(scale: str, month: str, repeats: int, pandas_repeats: int, work:
     from bank_assets.assets.gold import dbt_resource
     from bank_assets.bench.pandas_sqlite import run_pandas_sqlite
     from bank_assets.bench.reference_duckdb import run_reference
-    from bank_assets.resources import LandingZone, Warehouse
+    from bank_assets.resources import LandingZone, Warehouse, report_resources
     from bank_assets.run import run_steps
 
     landing = work / "landing"
@@ -139,6 +139,7 @@ def bench_month(scale: str, month: str, repeats: int, pandas_repeats: int, work:
         "warehouse": Warehouse(path=str(db)),
         "landing": LandingZone(root=str(landing), mode="files"),
         "dbt": dbt_resource(),
+        **report_resources(str(db), str(work / "reports")),
     }
     home = work / "dagster_home"
     home.mkdir()

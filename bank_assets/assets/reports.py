@@ -1,0 +1,148 @@
+"""Reports: the consumption layer downstream of gold, monthly like the rest of the graph.
+
+* ``reports/dashboard``: the executive dashboard of each month, one self-contained HTML file
+  (Plotly with its JS embedded) at ``<BANK_REPORTS_DIR>/dashboard/<YYYY-MM>.html``. Gold tables
+  arrive as pandas DataFrames through dagster-duckdb-pandas (``GoldTableReader``, read-only):
+  the run's months of the month-grained tables, and every month up to the run's last one of the
+  tables the trend charts need (``gold_history_reader``).
+* ``reports/gold_exports``: every gold table as Parquet, ``year=/month=`` folders, replaced
+  atomically per month, plus ``customer_360.csv`` of the latest month: the read path for BI.
+
+Both read the warehouse only (read-only connections) and take the ``duckdb_warehouse`` pool, so
+they never run while a writer holds the file. Like gold, they follow their parents month by month
+(``GOLD_AUTOMATION``), and a range run walks its months oldest first, recording each month's
+metadata on its partition.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from bank_assets.assets.common import OWNER, SINGLE_RUN, WAREHOUSE_POOL, months_of
+from bank_assets.assets.gold import GOLD_AUTOMATION, dbt_project_manifest, gold
+from bank_assets.partitions import monthly_partitions
+from bank_assets.reports import dashboard as dash
+from bank_assets.reports import exports
+from bank_assets.resources import ReportsDir, Warehouse
+
+GROUP = "reports"
+TAGS = {"dagster/kind/plotly": "", "dagster/kind/html": ""}
+
+
+def dashboard_path(root: str | Path, month: dt.date) -> Path:
+    return Path(root) / "dashboard" / f"{month:%Y-%m}.html"
+
+
+def _ins() -> dict[str, AssetIn]:
+    ins = {t: AssetIn(key=AssetKey(["gold", t]), input_manager_key="gold_reader") for t in dash.MONTH_TABLES}
+    ins |= {t: AssetIn(key=AssetKey(["gold", t]), input_manager_key="gold_history_reader") for t in dash.HISTORY_TABLES}
+    return ins
+
+
+def _kpi_metadata(cards: list[dict]) -> dict[str, object]:
+    """Numeric KPIs as float/int metadata (the UI plots them over partitions)."""
+    out: dict[str, object] = {}
+    for c in cards:
+        if c["value"] is None:
+            continue
+        is_count = c["column"].startswith("n_")
+        out[c["column"]] = MetadataValue.int(int(c["value"])) if is_count else MetadataValue.float(float(c["value"]))
+    out["kpis_red"] = MetadataValue.int(sum(c["status"] == dash.RED for c in cards))
+    return out
+
+
+@asset(
+    key=AssetKey(["reports", "dashboard"]),
+    ins=_ins(),
+    group_name=GROUP,
+    partitions_def=monthly_partitions,
+    backfill_policy=SINGLE_RUN,
+    automation_condition=GOLD_AUTOMATION,
+    pool=WAREHOUSE_POOL,
+    owners=[OWNER],
+    tags=TAGS,
+    description="Executive dashboard of the month: one self-contained HTML file (Plotly, opens offline) "
+    "at <BANK_REPORTS_DIR>/dashboard/<YYYY-MM>.html, every number from gold.",
+)
+def dashboard(context: AssetExecutionContext, reports: ReportsDir, **tables: pd.DataFrame) -> MaterializeResult:
+    """The dashboard of every month of the run, oldest first."""
+    for pk, month in months_of(context):
+        page, cards = dash.build(month, tables)
+        path = dashboard_path(reports.resolved_root, month)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".html.tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+        context.log.info(f"dashboard {month:%Y-%m}: {path}")
+        context.add_asset_metadata(
+            {
+                "path": MetadataValue.path(str(path)),
+                "summary": MetadataValue.md(dash.summary_markdown(month, cards, str(path))),
+                "size_bytes": MetadataValue.int(path.stat().st_size),
+                **_kpi_metadata(cards),
+            },
+            partition_key=pk,
+        )
+    return MaterializeResult()
+
+
+def gold_tables() -> dict[str, str]:
+    """Every gold model and its month column (dbt meta.partition_column)."""
+    nodes = dbt_project_manifest()["nodes"].values()
+    return {
+        n["name"]: n["config"]["meta"]["partition_column"]
+        for n in nodes
+        if n["resource_type"] == "model" and n["config"].get("schema") == "gold"
+    }
+
+
+@asset(
+    key=AssetKey(["reports", "gold_exports"]),
+    deps=sorted(gold.keys, key=lambda k: k.to_user_string()),
+    group_name=GROUP,
+    partitions_def=monthly_partitions,
+    backfill_policy=SINGLE_RUN,
+    automation_condition=GOLD_AUTOMATION,
+    pool=WAREHOUSE_POOL,
+    owners=[OWNER],
+    tags={"dagster/kind/parquet": ""},
+    description="Every gold table as Parquet (zstd) under <BANK_REPORTS_DIR>/exports/<table>/year=YYYY/month=MM/, "
+    "replaced atomically per month, and customer_360.csv of the latest month: the read path for BI while "
+    "pipelines run (never locks the warehouse). No PII (checked before publishing).",
+)
+def gold_exports(context: AssetExecutionContext, warehouse: Warehouse, reports: ReportsDir) -> MaterializeResult:
+    root = Path(reports.resolved_root) / "exports"
+    tables = gold_tables()
+    with warehouse.connect(log=context.log.info, read_only=True) as con:
+        for pk, month in months_of(context):
+            written = exports.export_month(con, root, month, tables)
+            latest = exports.latest_exported_month(root, "customer_360")
+            csv = None
+            if latest is None or month >= latest:
+                csv = exports.write_customer_360_csv(con, root, month)
+            rows = {t.table: t.rows for t in written}
+            context.add_asset_metadata(
+                {
+                    "path": MetadataValue.path(str(root)),
+                    "tables": MetadataValue.int(len(written)),
+                    "rows": MetadataValue.int(sum(rows.values())),
+                    "bytes": MetadataValue.int(sum(t.bytes for t in written)),
+                    "rows_by_table": MetadataValue.json(rows),
+                    **({"customer_360_csv": MetadataValue.path(str(csv))} if csv else {}),
+                },
+                partition_key=pk,
+            )
+            context.log.info(f"exports {month:%Y-%m}: {len(written)} tables, {sum(rows.values())} rows -> {root}")
+    return MaterializeResult()
+
+
+report_assets = [dashboard, gold_exports]

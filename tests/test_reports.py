@@ -1,0 +1,179 @@
+"""The reports group: the dashboard opened in a real browser, its numbers and the Parquet
+exports compared with the gold tables they come from.
+
+Two tiny months through the main job (`monthly_pipeline`: landing -> gold -> reports)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import AssetKey, instance_for_test
+
+from bank_assets.reports.exports import PII_COLUMNS
+from bank_assets.settings import PROJECT_ROOT
+
+from . import browser
+from .pipeline import query, resources
+
+MONTHS = ["2024-01", "2024-02"]
+MONTH = MONTHS[-1]
+SCREENSHOT = PROJECT_ROOT / "reports" / "dashboard_test.png"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    res = resources(tmp_path_factory.mktemp("reports"))
+    with instance_for_test() as instance:
+        from bank_assets.run import run_steps
+
+        assert run_steps(MONTHS, instance, res), "monthly_pipeline failed"
+        yield res, instance
+
+
+def reports_root(res) -> Path:
+    return Path(res["reports"].resolved_root)
+
+
+def dashboard_html(res) -> str:
+    return (reports_root(res) / "dashboard" / f"{MONTH}.html").read_text(encoding="utf-8")
+
+
+def figures(page: str) -> dict[str, dict]:
+    """Every Plotly figure embedded in the HTML: div id -> {"data": [...], "layout": {...}}."""
+    out = {}
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r'Plotly\.newPlot\(\s*"(fig-[\w-]+)",\s*', page):
+        data, end = decoder.raw_decode(page, m.end())
+        rest = page[end:].lstrip()[1:].lstrip()  # skip the comma
+        layout, _ = decoder.raw_decode(rest)
+        out[m[1]] = {"data": data, "layout": layout}
+    return out
+
+
+def kpis(page: str) -> dict[str, float]:
+    return {k: float(v) for k, v in re.findall(r'data-kpi="(\w+)" data-value="([^"]+)"', page)}
+
+
+def test_dashboard_renders_in_chromium(built):
+    res, _ = built
+    binary = browser.chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    path = reports_root(res) / "dashboard" / f"{MONTH}.html"
+    page = browser.Page(binary)
+    try:
+        page.open(path.as_uri())
+        n = page.wait_for(
+            """(() => { const d = [...document.querySelectorAll('.js-plotly-plot')];
+                 return d.length > 0 && d.every(g => g._fullLayout && g.querySelector('.main-svg')) && d.length; })()"""
+        )
+        drawn = page.evaluate(
+            """[...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+                id: g.id,
+                points: g.data.reduce((s, t) => s + (t.x ? t.x.length : 0), 0),
+                empty: !!(g.layout.meta && g.layout.meta.empty),
+                marks: g.querySelectorAll('.point, .bars path, .scatterlayer .js-line, .scatterlayer .js-fill, '
+                  + '.textpoint, .gl-container canvas').length }))"""
+        )
+        page.screenshot(SCREENSHOT)
+    finally:
+        page.close()
+    assert page.errors == [], page.errors
+    assert n == len(figures(dashboard_html(res))) >= 14
+    for fig in drawn:
+        assert not fig["empty"], fig
+        assert fig["points"] > 0 and fig["marks"] > 0, fig
+    assert SCREENSHOT.stat().st_size > 50_000
+
+
+def test_dashboard_numbers_are_gold_numbers(built):
+    res, _ = built
+    page = dashboard_html(res)
+    # plotly.js is embedded (opens offline): no external script, the bundle itself is in the page
+    assert not re.search(r"<script[^>]+src=", page) and len(page) > 3_000_000
+    figs = figures(page)
+    gold = pd.DataFrame(
+        query(res, "SELECT * FROM gold.executive_kpis_monthly ORDER BY report_month"),
+        columns=[c for (c,) in query(res, "SELECT column_name FROM (DESCRIBE gold.executive_kpis_monthly)")],
+    )
+    # KPI cards: the month's row of executive_kpis_monthly, as is
+    row = gold[gold["report_month"].astype(str) == f"{MONTH}-01"].iloc[0]
+    shown = kpis(page)
+    assert set(shown) >= {"n_customers", "n_transactions", "inflow_pen", "outflow_pen", "net_pen", "anomaly_rate"}
+    for column, value in shown.items():
+        assert value == pytest.approx(float(row[column]), abs=1e-9), column
+    # executive_kpis_monthly itself agrees with the marts it summarises
+    assert (
+        int(row["n_customers"])
+        == query(res, "SELECT count(*) FROM gold.customer_360 WHERE as_of_month = $m", {"m": f"{MONTH}-01"})[0][0]
+    )
+    # cash flow: every month, inflow / outflow / net as in cashflow_monthly
+    cash = query(res, "SELECT inflow_pen, outflow_pen, net_pen FROM gold.cashflow_monthly ORDER BY report_month")
+    traces = {t["name"].split(" ")[0]: t["y"] for t in figs["fig-cashflow"]["data"]}
+    for i, name in enumerate(("inflow", "outflow", "net")):
+        assert traces[name] == pytest.approx([float(r[i]) for r in cash], rel=1e-12), name
+    assert all(v < 0 for v in traces["net"])  # the demo bank's deficit is what the chart shows
+    # spend shares of the month as in spend_by_category_monthly
+    share = dict(
+        query(res, "SELECT category, share_of_month FROM gold.spend_by_category_monthly WHERE report_month = $m",
+              {"m": f"{MONTH}-01"})
+    )  # fmt: skip
+    bar = figs["fig-spend_share"]["data"][0]
+    assert dict(zip(bar["y"], bar["x"], strict=True)) == pytest.approx({k: float(v) for k, v in share.items()})
+    # district ranking: anomaly rates of anomaly_kpis_district_monthly
+    rates = dict(
+        query(res, "SELECT district, anomaly_rate FROM gold.anomaly_kpis_district_monthly WHERE report_month = $m",
+              {"m": f"{MONTH}-01"})
+    )  # fmt: skip
+    bar = figs["fig-anomaly_districts"]["data"][0]
+    assert bar["y"] and bar["x"] == pytest.approx([float(rates[d]) for d in bar["y"]])
+    # no PII in the page: customer ids only, never emails or names of silver's customers
+    emails, names = zip(*query(res, "SELECT email, last_name FROM silver.customers WHERE email IS NOT NULL LIMIT 50"),
+                        strict=True)  # fmt: skip
+    assert not any(e in page for e in emails)
+    assert not any(f">{n}<" in page for n in names)
+
+
+def test_dashboard_materialization_metadata(built):
+    _, instance = built
+    event = instance.get_latest_materialization_event(AssetKey(["reports", "dashboard"]))
+    md = event.asset_materialization.metadata
+    assert event.asset_materialization.partition == f"{MONTH}-01"
+    assert md["path"].value.endswith(f"dashboard/{MONTH}.html")
+    assert "Executive dashboard" in md["summary"].value
+    assert isinstance(md["net_pen"].value, float) and isinstance(md["n_customers"].value, int)
+
+
+def test_exports_equal_gold(built):
+    res, _ = built
+    root = reports_root(res) / "exports"
+    tables = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert "fct_transactions" in tables and "executive_kpis_monthly" in tables and len(tables) >= 23
+    assert not list(root.glob(".staging/*"))  # nothing left half-written
+    with duckdb.connect(res["warehouse"].resolved_path, read_only=True) as con:
+        for table in ("fct_transactions", "cashflow_monthly", "customer_360", "transaction_anomalies"):
+            exported = f"read_parquet('{root}/{table}/*/*/*.parquet', hive_partitioning = true)"
+            cols = [c for (c, *_) in con.execute(f"DESCRIBE gold.{table}").fetchall()]
+            assert not set(cols) & PII_COLUMNS
+            select = ", ".join(f'"{c}"' for c in cols)
+            diff = con.execute(
+                f"SELECT count(*) FROM ((SELECT {select} FROM gold.{table} EXCEPT ALL SELECT {select} FROM {exported})"
+                f" UNION ALL (SELECT {select} FROM {exported} EXCEPT ALL SELECT {select} FROM gold.{table}))"
+            ).fetchone()[0]
+            assert diff == 0, table
+        months = con.execute(
+            f"SELECT DISTINCT year, month FROM read_parquet('{root}/cashflow_monthly/*/*/*.parquet', "
+            "hive_partitioning = true) ORDER BY ALL"
+        ).fetchall()
+        assert months == [(2024, "01"), (2024, "02")]  # month=MM, as written (zero-padded text)
+        csv = con.execute(f"SELECT count(*), min(as_of_month) FROM read_csv('{root}/customer_360.csv')").fetchone()
+        n = con.execute("SELECT count(*) FROM gold.customer_360 WHERE as_of_month = $m", {"m": f"{MONTH}-01"})
+        n = n.fetchone()
+        assert csv == (n[0], pd.Timestamp(f"{MONTH}-01").date())
