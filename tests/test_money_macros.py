@@ -24,10 +24,10 @@ import pytest
 from bank_assets.assets.gold import dbt_project
 
 PROJECT = Path(dbt_project.project_dir)
-COLUMNS = {"money": 2, "ratio6": 6, "ratio4": 4, "legacy": 6}  # output column -> scale
+COLUMNS = {"money": 2, "ratio6": 6, "ratio4": 4}  # output column -> scale
 TEMPLATE = (
     "select n, d, {{ money_div('n', 'd') }} as money, {{ ratio('n', 'd') }} as ratio6, "
-    "{{ ratio('n', 'd', 4) }} as ratio4, {{ safe_ratio('n', 'd') }} as legacy from cases"
+    "{{ ratio('n', 'd', 4) }} as ratio4 from cases"
 )
 
 
@@ -163,7 +163,7 @@ def test_quotients_are_exact_and_round_half_away_from_zero(compiled, n_type, d_t
             ties += want is not None and is_tie(n, d, scale)
     assert ties > 100  # the cases do exercise exact halves
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {compiled}").fetchall()}
-    assert types["money"] == "DECIMAL(18,2)" and types["ratio6"] == types["legacy"] == "DECIMAL(18,6)"
+    assert types["money"] == "DECIMAL(18,2)" and types["ratio6"] == "DECIMAL(18,6)"
     assert types["ratio4"] == "DECIMAL(18,4)"
 
 

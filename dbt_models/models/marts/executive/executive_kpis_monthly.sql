@@ -80,7 +80,7 @@ final as (
         coalesce(risk.n_risk_high, 0) as n_risk_high,
         coalesce(risk.n_risk_medium, 0) as n_risk_medium,
         coalesce(risk.n_risk_low, 0) as n_risk_low,
-        {{ safe_ratio('coalesce(risk.n_risk_high, 0)', 'risk.n_scored') }} as high_risk_share,
+        {{ ratio('coalesce(risk.n_risk_high, 0)', 'risk.n_scored') }} as high_risk_share,
         -- cash flow
         coalesce(cashflow.n_transactions, 0) as n_transactions,
         coalesce(cashflow.inflow_pen, 0) as inflow_pen,
@@ -89,7 +89,7 @@ final as (
         -- anomalies
         coalesce(anomalies.n_purchases, 0) as n_purchases,
         coalesce(anomalies.n_anomalies, 0) as n_anomalies,
-        {{ safe_ratio('anomalies.n_anomalies', 'anomalies.n_purchases') }} as anomaly_rate,
+        {{ ratio('anomalies.n_anomalies', 'anomalies.n_purchases') }} as anomaly_rate,
         -- credit and liquidity
         loans.non_performing_ratio,
         liquidity.coverage_ratio
