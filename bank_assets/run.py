@@ -126,6 +126,8 @@ def failure_lines(result: ExecuteInProcessResult) -> list[str]:
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None and "Error occurred while executing" in error.message:
+                error = error.cause  # the op's own exception, not Dagster's wrapper around it
             message = (error.message if error else "no message").strip().splitlines()
             text = ANSI.sub("", " ".join(m.strip() for m in message))
             lines.append(f"  step {event.step_key} failed: {text[:1500]}")

@@ -393,8 +393,14 @@ def fig_growth(k: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Customer and transaction growth")
 
 
+#: Label of rows whose segment, district or zone is unknown: transactions of an account that was
+#: quarantined in its first month (an inferred member in gold, see fct_transactions).
+UNKNOWN = "UNKNOWN"
+
+
 def fig_anomaly_segments(rates: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
+    rates = rates.assign(segment=rates["segment"].fillna(UNKNOWN))
     for seg in sorted(rates["segment"].unique()):
         d = rates[rates["segment"] == seg]
         fig.add_trace(
@@ -461,6 +467,7 @@ def fig_anomaly_map(branches: pd.DataFrame, districts: pd.DataFrame) -> go.Figur
 
 
 def fig_ranking(df: pd.DataFrame, key: str, title: str, top: int = 15) -> go.Figure:
+    df = df.assign(**{key: df[key].fillna(UNKNOWN)})
     d = df.sort_values(["anomaly_rate", key], ascending=[False, True]).head(top).iloc[::-1]
     fig = go.Figure(
         go.Bar(
