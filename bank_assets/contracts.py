@@ -130,8 +130,8 @@ class Contract:
     currency_column: str | None = None
     #: Column whose date picks the fx rate for conversion (defaults to event_column).
     fx_date_column: str | None = None
-    #: A month's file may hold no data rows (loan_payments: no instalment falls due in a bank's
-    #: first month). When False an empty or header-only file is refused. Either way a month whose
+    #: A month's file may hold no data rows (loans: a small bank may originate none in a month;
+    #: loan_payments: no instalment falls due in a bank's first month). When False an empty or header-only file is refused. Either way a month whose
     #: row count collapses below 10 % of the trailing months' mean is refused
     #: (bank_assets.warehouse.bronze.check_volume; bronze's run config overrides both).
     may_be_empty: bool = False
@@ -300,6 +300,7 @@ LOANS = Contract(
     partitioning="events",
     key=("loan_id",),
     event_column="origination_date",
+    may_be_empty=True,
     currency_column="currency",
     columns=(
         _c("loan_id", "id", "Loan identifier.", required=True),
