@@ -131,8 +131,9 @@ class Contract:
     #: Column whose date picks the fx rate for conversion (defaults to event_column).
     fx_date_column: str | None = None
     #: A month's file may hold no data rows (loans: a small bank may originate none in a month;
-    #: loan_payments: no instalment falls due in a bank's first month). When False an empty or header-only file is refused. Either way a month whose
-    #: row count collapses below 10 % of the trailing months' mean is refused
+    #: loan_payments: no instalment falls due in a bank's first month). When False an empty or
+    #: header-only file is refused. Either way a month whose row count collapses below 10 % of
+    #: the trailing months' mean is refused
     #: (bank_assets.warehouse.bronze.check_volume; bronze's run config overrides both).
     may_be_empty: bool = False
     #: Keyed pseudonyms of PII columns, added as silver columns (gold reads these, never the PII).

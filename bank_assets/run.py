@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dagster import DagsterEventType, DagsterInstance, Definitions, ExecuteInProcessResult, in_process_executor
+from dagster import (
+    AssetCheckSeverity,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    in_process_executor,
+)
 
 from bank_assets.assets.atomic import settle
 from bank_assets.assets.gold import ANSI
@@ -136,20 +143,24 @@ def failure_lines(result: ExecuteInProcessResult) -> list[str]:
             seen = ", ".join(
                 f"{k}={getattr(v, 'value', v)}" for k, v in e.metadata.items() if not k.startswith("dagster")
             )
-            lines.append(f"  check {e.asset_key.to_user_string()}:{e.check_name} [{e.partition}] failed ({seen[:300]})")
+            verdict = "failed" if e.severity == AssetCheckSeverity.ERROR else "warned"
+            name = f"{e.asset_key.to_user_string()}:{e.check_name}"
+            lines.append(f"  check {name} [{e.partition}] {verdict} ({seen[:300]})")
     return lines
 
 
 def print_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
-    failed = sum(1 for e in result.get_asset_check_evaluations() if not e.passed)
-    checks = len(result.get_asset_check_evaluations())
+    evaluations = result.get_asset_check_evaluations()
+    failed = sum(1 for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR)
+    warned = sum(1 for e in evaluations if not e.passed and e.severity != AssetCheckSeverity.ERROR)
     status = "ok" if result.success else "FAILED"
     print(
         f"{step.label}  {step.job_name:<16} {status:<6} in {seconds:5.1f}s  "
-        f"checks: {checks - failed} passed, {failed} failed  (run {result.run_id[:8]})",
+        f"checks: {len(evaluations) - failed - warned} passed, {failed} failed, {warned} warned  "
+        f"(run {result.run_id[:8]})",
         flush=True,
     )
-    if not result.success or failed:
+    if not result.success or failed or warned:
         for line in failure_lines(result):
             print(line, flush=True)
 
