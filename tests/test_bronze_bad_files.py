@@ -11,7 +11,8 @@ One small warehouse is loaded once for the module (the main job, landing -> gold
   naming file and rule, and every bronze, silver and gold table must be byte-for-byte the same
   content (count + order-independent hash of all rows, lineage columns included).
 
-Known product bugs are pinned as strict xfails (they start passing when fixed).
+Cases that found product bugs (a stray quote, text after a closing quote, CR-only line ends, a
+headerless file echoing its first row, FX overflow, padded header names) stay as regression cases.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import instance_for_test
 
@@ -44,6 +47,7 @@ from .badfiles.corpus import (
     data_rows,
     join,
     lines,
+    month_accounting,
     rerun_month,
 )
 from .pipeline import resources
@@ -160,9 +164,22 @@ def _last_record_cut_at_field(data: bytes) -> bytes:
     return join(ls)
 
 
+def _quote_mid_field(data: bytes) -> bytes:
+    return join([*lines(data)[:3], b'"A0001,"C0001', *lines(data)[3:]])
+
+
 PASSWD = b"root:x:0:0:" + CANARY.encode() + b":/root:/bin/bash"
 PASSWD_WITH_COMMAS = b"daemon:x:1:1:" + CANARY.encode() + b",,,:/usr/sbin:/usr/sbin/nologin"
-LAST = 601  # accounts 2024-02: header + 600 data rows
+
+
+def last_line(data: bytes) -> int:
+    """The line of the file's last record (header + data rows, one line each)."""
+    return data_rows(data) + 1
+
+
+def _first_row_names(data: bytes) -> tuple[str, ...]:
+    t = Csv(data)
+    return (t.get(0, "first_name"), t.get(0, "last_name"))
 
 
 @dataclass(frozen=True)
@@ -170,9 +187,9 @@ class Refusal:
     id: str
     make: Callable[[bytes], bytes]
     rule: str | tuple[str, ...]
-    line: int | None  # None: the rule's line is not meaningful
+    line: int | Callable[[bytes], int] | None  # of the good file it was made from; None: not meaningful
     names: tuple[str, ...] = ()  # the message names these (column names)
-    secrets: tuple[str, ...] = ()  # ... and never these (file content)
+    secrets: tuple[str, ...] | Callable[[bytes], tuple[str, ...]] = ()  # ... and never these (file content)
     table: str = "accounts"
     marks: tuple = ()
 
@@ -183,16 +200,11 @@ REFUSALS = [
     Refusal("utf16-file", lambda d: d.decode("utf-8").encode("utf-16"), "ENCODING", 1),
     Refusal("gzip-named-csv", gzip.compress, "ENCODING", 1),
     # cut files
-    Refusal("unclosed-quote-at-eof", lambda d: d.rstrip(b"\n")[:-5], "TRUNCATED", LAST),
-    Refusal("last-record-missing-fields", _last_record_cut_at_field, "COLUMN_COUNT", LAST),
+    Refusal("unclosed-quote-at-eof", lambda d: d.rstrip(b"\n")[:-5], "TRUNCATED", last_line),
+    Refusal("last-record-missing-fields", _last_record_cut_at_field, "COLUMN_COUNT", last_line),
     Refusal("extra-field-in-row-6", _row_edit(6, lambda ln: ln + b',"extra"'), "COLUMN_COUNT", 6),
-    # a quote that never closes in the middle: the rest of the file is one field
-    Refusal(
-        "unclosed-quote-mid-file",
-        lambda d: join([*lines(d)[:3], b'"A0001,"C0001', *lines(d)[3:]]),
-        ("MALFORMED_CSV", "COLUMN_COUNT", "TRUNCATED"),
-        None,
-    ),
+    # a quote closed in the middle of a field: text follows the closing quote
+    Refusal("quote-closed-mid-field", _quote_mid_field, "MALFORMED_CSV", 4),
     # header
     Refusal("header-missing-column", _columns(_drop("balance")), "HEADER_MISMATCH", 1, names=("balance",)),
     Refusal("header-extra-column", _columns(_add("branch_manager", "x")), "HEADER_MISMATCH", 1, ("branch_manager",)),
@@ -207,13 +219,20 @@ REFUSALS = [
     ),
     Refusal("header-duplicate-column-added", _columns(_add("status", "ACTIVE")), "HEADER_MISMATCH", 1),
     Refusal(
+        "header-duplicate-column-is-named",
+        _columns(_add("status", "ACTIVE")),
+        "HEADER_MISMATCH",
+        1,
+        names=("status", "more than once"),
+    ),
+    Refusal(
         "header-trailing-comma", lambda d: join([ln + b"," if ln else ln for ln in lines(d)]), "HEADER_MISMATCH", 1
     ),
-    Refusal("header-is-etc-passwd", _header(PASSWD), "HEADER_MISMATCH", 1, secrets=(CANARY, "root:x", "/bin/bash")),
+    Refusal("header-is-etc-passwd", _header(PASSWD), "HEADER_MISSING", 1, secrets=(CANARY, "root:x", "/bin/bash")),
     Refusal(
         "header-is-etc-passwd-with-commas",
         _header(PASSWD_WITH_COMMAS),
-        "HEADER_MISMATCH",
+        "HEADER_MISSING",
         1,
         secrets=(CANARY, "daemon:x", "nologin"),
     ),
@@ -224,61 +243,34 @@ REFUSALS = [
     Refusal("empty-file-0-bytes", lambda d: b"", "HEADER_MISSING", 1),
     Refusal("whitespace-only-file", lambda d: b"\n \n\t\r\n", "HEADER_MISSING", 1),
     Refusal("header-only-file", lambda d: lines(d)[0] + b"\n", "EMPTY_FILE", 1),
-    # product bugs, pinned (see the module docstring)
+    # product bugs found by this corpus, fixed (kept as regression cases)
     Refusal(
         "headerless-file-echoes-first-row",
         lambda d: join(lines(d)[1:]),
-        "HEADER_MISMATCH",
+        "HEADER_MISSING",
         1,
-        secrets=("Laura", "Candelaria"),
+        secrets=_first_row_names,
         table="customers",
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a file without its header row echoes the first data row (PII: first/last name) "
-                "as 'unexpected columns' because the values look like identifiers",
-            ),
-        ),
     ),
     Refusal(
         "stray-quote-inside-unquoted-field",
         lambda d: join(
             [*lines(d)[:3], b'A1,C"1,B1,CHECKING,PEN,2019-08-28,,0.00,1.00,ACTIVE,2024-02-29', *lines(d)[3:]]
         ),
-        ("MALFORMED_CSV", "TRUNCATED"),
+        "MALFORMED_CSV",
         4,
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: reported as TRUNCATED at line 603 of a 602-line file (a line after the end), "
-                "not at the line holding the stray quote",
-            ),
-        ),
     ),
     Refusal(
         "text-after-closing-quote",
         lambda d: join([*lines(d)[:3], b'"A1"x,' + lines(d)[3].split(b",", 1)[1], *lines(d)[4:]]),
         "MALFORMED_CSV",
         4,
-        marks=(
-            pytest.mark.xfail(
-                strict=True, reason="BUG: '\"A1\"x' is accepted as the value A1x (pyarrow is lenient); not refused"
-            ),
-        ),
     ),
     Refusal(
         "cr-only-line-ends",
         lambda d: d.replace(b"\n", b"\r"),
         ("MALFORMED_CSV", "DELIMITER", "HEADER_MISMATCH"),
         None,
-        marks=(
-            pytest.mark.xfail(
-                strict=True,
-                raises=Exception,
-                reason="BUG: old-Mac CR-only line ends raise a bare _csv.Error from bronze.diagnose "
-                "(no LandingFileError: no file, line or rule)",
-            ),
-        ),
     ),
 ]
 
@@ -286,7 +278,10 @@ REFUSALS = [
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in REFUSALS])
 def test_bad_file_is_refused_with_file_line_and_rule(scratch, world, case: Refusal):
     before = scratch.fingerprint()
-    bad = case.make(world.original(case.table))
+    good = world.original(case.table)
+    bad = case.make(good)
+    line = case.line(good) if callable(case.line) else case.line
+    secrets = case.secrets(good) if callable(case.secrets) else case.secrets
     with pytest.raises(LandingFileError) as err:
         scratch.bronze(case.table, bad)
     e, path = err.value, str(scratch.path(case.table))
@@ -294,12 +289,12 @@ def test_bad_file_is_refused_with_file_line_and_rule(scratch, world, case: Refus
     assert e.path == path and message.startswith(path), message
     assert e.rule in ((case.rule,) if isinstance(case.rule, str) else case.rule), message
     assert f": {e.rule}: " in message
-    if case.line is not None:
-        assert e.line == case.line, message
-        assert f"line {case.line}: " in message
+    if line is not None:
+        assert e.line == line, message
+        assert f"line {line}: " in message
     for name in case.names:
         assert name in message, (name, message)
-    for secret in case.secrets:
+    for secret in secrets:
         assert secret not in message, (secret, message)
     # nothing published changed, and the month loaded before still reconciles with its file
     assert scratch.fingerprint() == before
@@ -307,31 +302,28 @@ def test_bad_file_is_refused_with_file_line_and_rule(scratch, world, case: Refus
     assert scratch.accounting(case.table).balanced()
 
 
+def test_malformed_csv_detail_says_what_is_wrong(scratch, world):
+    with pytest.raises(LandingFileError) as err:
+        scratch.bronze("accounts", _quote_mid_field(world.original("accounts")))
+    assert err.value.rule == "MALFORMED_CSV" and err.value.detail != "'…'", err.value.detail
+
+
 def test_header_names_with_padding_inside_quotes_load_or_are_refused(scratch, world):
     """'" account_id"': the loader strips header names when it compares them, so it must read the
     column by its stripped name, or refuse the file with a rule."""
     data = world.original("accounts").replace(b'"account_id"', b'" account_id "', 1)
-    try:
-        rows = scratch.bronze("accounts", data)
-    except LandingFileError:
-        return
-    except Exception as e:
-        pytest.xfail(
-            f"BUG: a padded header name passes the header check, then the reader fails with "
-            f"{type(e).__name__} (no file/line/rule): {str(e)[:120]}"
-        )
-    assert rows == 600
+    assert scratch.bronze("accounts", data) == data_rows(data)
 
 
 # --- 2. refused late in the file: the streaming path (a file larger than one read block) -----------
 
 
-def _big_transactions(world: World) -> tuple[bytes, int]:
-    """The month's transactions written three times over (~2.8 MB, several pyarrow blocks)."""
-    ls = lines(world.original("transactions"))
+def _tripled(data: bytes) -> bytes:
+    """The file's rows written three times over: for transactions ~2.8 MB, several of the 1 MB blocks
+    the reader parses one at a time, so a problem near the end surfaces while DuckDB streams it."""
+    ls = lines(data)
     body = [ln for ln in ls[1:] if ln]
-    data = join([ls[0], *body, *body, *body, b""])
-    return data, len(lines(data)) - 1
+    return join([ls[0], *body, *body, *body, b""])
 
 
 @pytest.mark.parametrize(
@@ -343,7 +335,8 @@ def _big_transactions(world: World) -> tuple[bytes, int]:
     ],
 )
 def test_error_after_the_first_block_names_the_right_line(scratch, world, rule, edit):
-    data, n_lines = _big_transactions(world)
+    data = _tripled(world.original("transactions"))
+    n_lines = len(lines(data)) - 1
     ls = lines(data)
     line = n_lines - 2  # near the end: read while streaming, not when the reader opens
     if edit is None:
@@ -542,16 +535,22 @@ class Cell:
         return self.column or next(iter(self.values))
 
 
+def _show(raw: str) -> str:
+    return repr(raw) if len(raw) <= 40 else f"{raw[:8]!r}...({len(raw)} chars)"
+
+
 def _bad(table: str, column: str, reason: str, *raws: str, **other: str) -> list[Cell]:
-    return [Cell(f"{reason}:{column}={raw!r}", table, {column: raw, **other}, reason) for raw in raws]
+    return [Cell(f"{reason}:{column}={_show(raw)}", table, {column: raw, **other}, reason) for raw in raws]
 
 
 def _ok(table: str, column: str, raw: str, value: object, **other: str) -> Cell:
-    return Cell(f"OK:{column}={raw!r}", table, {column: raw, **other}, expect={column: value})
+    return Cell(f"OK:{column}={_show(raw)}", table, {column: raw, **other}, expect={column: value})
 
 
 TS = dt.datetime
-MONEY_MAX = "9999999999999999.99"
+MONEY_MAX = "9999999999999999.99"  # the largest DECIMAL(18,2)
+BIG_PEN = "9999999999.99"  # amount x rate still computes (see test_amount_too_large_for_the_fx_check)
+BIG_USD = "2000000000.00"
 
 CELLS: list[Cell] = [
     # null tokens in a required column, and in optional ones
@@ -627,10 +626,8 @@ CELLS: list[Cell] = [
     _ok("transactions", "amount", " 12.50 ", Decimal("12.50")),
     _ok("transactions", "amount", "12", Decimal("12.00")),
     _ok("transactions", "amount", "0012.5", Decimal("12.50")),
-    _ok("transactions", "amount", MONEY_MAX, Decimal(MONEY_MAX), currency="PEN"),
-    # fx: amount x rate must fit DECIMAL(18,2)
-    *_bad("transactions", "amount", "FX_OVERFLOW", MONEY_MAX, "3000000000000000.00", currency="USD"),
-    _ok("transactions", "amount", "2000000000000000.00", Decimal("2000000000000000.00"), currency="USD"),
+    _ok("transactions", "amount", BIG_PEN, Decimal(BIG_PEN), currency="PEN"),
+    _ok("transactions", "amount", BIG_USD, Decimal(BIG_USD), currency="USD"),
     # codes
     *_bad("transactions", "currency", "UNKNOWN_CURRENCY", "XXX", "US$", "SOL"),
     _ok("transactions", "currency", " usd ", "USD"),
@@ -681,10 +678,11 @@ def dirty(world, tmp_path_factory) -> DirtyLoad:
     aq_row = acc.find("account_id", aq)
     cus.set(cus.find("customer_id", q_customer), "birth_date", "31/01/2024")
     acc.set(aq_row, "balance", "12.345")
+    owner, account = acc.col("customer_id"), trx.col("account_id")
     reserved = {
         "customers": {cus.find("customer_id", q_customer), cus.find("customer_id", e_customer)},
-        "accounts": {aq_row} | {i for i, r in enumerate(acc.rows) if r[1] in (q_customer, e_customer)},
-        "transactions": {i for i, r in enumerate(trx.rows) if r[1] == aq},
+        "accounts": {aq_row} | {i for i, r in enumerate(acc.rows) if r[owner] in (q_customer, e_customer)},
+        "transactions": {i for i, r in enumerate(trx.rows) if r[account] == aq},
         "merchants": set(),
     }
 
@@ -744,15 +742,35 @@ def test_dirty_file_every_landing_row_is_accounted_for(dirty, table):
     assert (got.rejects, got.duplicates_removed) == (injected, 0), got
 
 
-def test_fx_overflow_neighbour_is_converted_exactly(dirty):
-    """The largest USD amount that fits is converted at the day's rate, rounded to cents."""
-    cell = next(c for c in CELLS if c.id.startswith("OK:amount='2000000000000000.00'"))
+def test_large_usd_amount_is_converted_exactly(dirty):
+    """A large USD amount is converted at the day's rate, rounded to cents."""
+    cell = next(c for c in CELLS if c.id == f"OK:amount={BIG_USD!r}")
     got = dirty.scratch.silver_row("transactions", dirty.source_row[cell.id])
     (rate,) = dirty.scratch.con.execute(
         "SELECT rate_to_pen FROM silver.fx_rates WHERE currency = 'USD' AND rate_date = $d",
         {"d": got["transaction_ts"].date()},
     ).fetchone()
     assert got["amount_pen"] == (got["amount"] * rate).quantize(Decimal("0.01"))
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "reason"),
+    [
+        pytest.param("USD", MONEY_MAX, "FX_OVERFLOW", id="usd-max-overflows-in-pen"),
+        pytest.param("USD", "3000000000.00", None, id="usd-3e9-fits-in-pen"),
+        pytest.param("PEN", MONEY_MAX, None, id="pen-max-fits"),
+        pytest.param("PEN", "10000000000.00", None, id="pen-1e10-fits"),
+    ],
+)
+def test_amount_too_large_for_the_fx_check(scratch, world, currency, amount, reason):
+    t = Csv(world.original("transactions"))
+    t.set(7, "currency", currency).set(7, "amount", amount)
+    got = scratch.load("transactions", t.bytes())
+    assert got.balanced(), got
+    if reason:
+        assert scratch.rejects("transactions")[8].reason_code == reason
+    else:
+        assert scratch.silver_row("transactions", 8)["amount"] == Decimal(amount)
 
 
 def _parent_status(dirty: DirtyLoad, table: str, fk: str, key: str) -> set[str]:
@@ -803,7 +821,7 @@ def _remove(table: str) -> Callable[[Path], None]:
 
 
 def _late_column_count(data: bytes) -> bytes:
-    ls = lines(data)
+    ls = lines(_tripled(data))
     ls[-3] = ls[-3] + b',"' + CANARY.encode() + b'"'
     return join(ls)
 
@@ -816,11 +834,12 @@ class RunCase:
     step: str  # the step that fails
     says: str  # the rule (or, for a missing file, the words) the failure message holds
     line: int | None = None
-    restored: bool = False  # the run had replaced partitions before the bad file: the journal restores them
+    #: the in-process executor runs the bronze steps in name order: by the time this one fails, the
+    #: run has replaced partitions of the tables before it, and the journal must restore them
+    restored: bool = False
 
 
 RUN_CASES = [
-    # bronze__loan_payments runs after the other bronze steps replaced their partitions
     RunCase(
         "loan-payments-truncated",
         _replace("loan_payments", lambda d: d.rstrip(b"\n")[:-2]),
@@ -831,19 +850,21 @@ RUN_CASES = [
         restored=True,
     ),
     RunCase(
-        "transactions-bad-row-near-the-end",
+        "transactions-bad-row-after-the-first-block",
         _replace("transactions", _late_column_count),
         "transactions",
         "bronze__transactions",
         "COLUMN_COUNT",
+        restored=True,
     ),
     RunCase(
         "customers-header-is-etc-passwd",
         _replace("customers", _header(PASSWD)),
         "customers",
         "bronze__customers",
-        "HEADER_MISMATCH",
+        "HEADER_MISSING",
         line=1,
+        restored=True,
     ),
     RunCase(
         "transactions-volume-collapse",
@@ -851,6 +872,7 @@ RUN_CASES = [
         "transactions",
         "bronze__transactions",
         "VOLUME_COLLAPSE",
+        restored=True,
     ),
     RunCase("accounts-symlink-outside-the-root", _symlink_outside, "accounts", "landing_files", "UNSAFE_PATH"),
     RunCase("accounts-file-missing", _remove("accounts"), "accounts", "landing_files", "is missing"),
@@ -866,16 +888,53 @@ def test_run_with_a_bad_file_fails_and_publishes_nothing(world, instance, tmp_pa
     failure = out.failure(case.step)
     said = failure.message + "\n" + failure.causes
     assert path in said and case.says in said, said
-    print(f"\n--- {case.id}\n{out.summary}")
+    assert path in out.summary and case.says in out.summary, out.summary  # what `python -m bank_assets.run` prints
     if case.step.startswith("bronze__"):
-        assert path in out.summary and case.says in out.summary, out.summary  # what the CLI prints
         assert failure.metadata.get("file") == path and failure.metadata.get("rule") == case.says, failure.metadata
         if case.line is not None:
             assert failure.metadata.get("line") == case.line, failure.metadata
-        assert ("were rolled back" in failure.message) == case.restored, failure.message
+        restored = re.search(r"\((\d+) partitions of bronze, silver and gold\) were rolled back", failure.message)
+        if case.restored:
+            assert restored and int(restored.group(1)) > 0, failure.message
     # nothing published changed: bronze, silver and gold, lineage columns included
     changed = {k for k in out.before.keys() | out.after.keys() if out.before.get(k) != out.after.get(k)}
     assert not changed, changed
+    # ... so the month still holds the previous file, every row of it accounted for
+    b, s, dups, rejects, stats = month_accounting(out.root / "warehouse.duckdb", case.table)
+    assert b == stats == s + dups + rejects == data_rows(world.original(case.table))
     # the planted file content is nowhere in what the run stored (events, logs, errors and causes)
+    assert path in out.stored  # (the failure itself is in there)
     assert CANARY not in out.stored
     assert "/bin/bash" not in out.stored
+
+
+@pytest.mark.slow
+def test_run_with_rows_to_quarantine_succeeds_and_accounts_for_every_row(world, instance, tmp_path):
+    """Row-level problems never fail the run: the month is published with its rejects, and the
+    step's metadata counts them by reason."""
+    q_customer: list[str] = []
+
+    def dirty_customers(root: Path) -> None:
+        path = landing_file(root, "customers", MONTH)
+        t = Csv(path.read_bytes())
+        t.set(1, "first_name", "N/A").set(2, "birth_date", "2024-02-30").set(3, "segment", "VIP")
+        t.rows.append(list(t.rows[4]))  # an exact duplicate
+        q_customer.append(t.get(2, "customer_id"))
+        path.write_bytes(t.bytes())
+
+    out = rerun_month(world.root, tmp_path / "run", instance, dirty_customers, gold=False)
+    assert out.success, out.summary
+    assert out.before["silver.customers"] != out.after["silver.customers"]  # (the checksum sees a change)
+    path = out.root / "warehouse.duckdb"
+    b, s, dups, rejects, stats = month_accounting(path, "customers")
+    landing = data_rows(landing_file(out.root / "landing", "customers", MONTH).read_bytes())
+    assert (b, dups, rejects) == (landing, 1, 3) and b == stats == s + dups + rejects
+    (meta,) = [m.metadata for m in out.result.asset_materializations_for_node("silver__customers")]
+    assert meta["rejects_by_reason"].value == {"NULL_REQUIRED": 1, "INVALID_DATE": 1, "NOT_ACCEPTED": 1}
+    with duckdb.connect(str(path), read_only=True) as con:
+        (statuses,) = con.execute(
+            "SELECT list(DISTINCT _customer_id_parent) FROM silver.accounts "
+            "WHERE _partition_month = $m AND customer_id = $c",
+            {"m": MONTH_DATE, "c": q_customer[0]},
+        ).fetchone()
+    assert statuses == ["QUARANTINED"]  # the customer's accounts are kept and flagged

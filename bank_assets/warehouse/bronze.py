@@ -33,18 +33,42 @@ class LandingFileError(ValueError):
 
 
 #: A header name we may repeat in an error message; anything else is file content, never echoed.
-_HEADER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 #: A month whose row count falls below this share of the trailing months' mean is refused.
 VOLUME_COLLAPSE_RATIO = 0.10
 VOLUME_COLLAPSE_TRAILING = 3
 VOLUME_COLLAPSE_MIN_MEAN = 20  # below this trailing mean, a small month is noise, not a collapse
 
 
-def shown(names: list[str]) -> str:
-    """Header names for an error message: identifiers are shown, anything else only counted."""
+def shown(names: list[str], header: list[str], expected: list[str]) -> str:
+    """Unexpected header names for an error message, without echoing data: only identifier-like
+    names, and only when the first line shares a column with the contract (else it is not a header at
+    all, and its values may be personal data)."""
+    if not names:
+        return "[]"
+    if set(header).isdisjoint(expected):
+        return f"{len(names)} values (not shown: the first line shares no column name with the contract)"
     ok = [n for n in names if _HEADER_NAME.match(n)]
     hidden = len(names) - len(ok)
     return str(ok) + (f" and {hidden} more that are not column names (not shown)" if hidden else "")
+
+
+def header_mismatch(path: Path, header: list[str], expected: list[str]) -> LandingFileError:
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    repeated = sorted({c for c in header if header.count(c) > 1 and c in expected})
+    if not missing and not extra and repeated:
+        return LandingFileError(path, 1, "HEADER_MISMATCH", f"columns {repeated} appear more than once")
+    if not header or set(header).isdisjoint(expected):
+        return LandingFileError(
+            path, 1, "HEADER_MISSING", f"the first line is not a header row; expected the columns {expected}"
+        )
+    return LandingFileError(
+        path,
+        1,
+        "HEADER_MISMATCH",
+        f"missing columns {missing}, unexpected columns {shown(extra, header, expected)}; expected exactly {expected}",
+    )
 
 
 def check_landing_path(root: Path, path: Path) -> None:
@@ -79,23 +103,22 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
             path, line, "ENCODING", f"byte 0x{raw[e.start]:02x} is not UTF-8 (files must be UTF-8 encoded)"
         )
     text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0]
+    if "\r" in text and "\n" not in text.rstrip("\r\n"):
+        return LandingFileError(
+            path, 1, "MALFORMED_CSV", "lines end with a bare carriage return (\\r); use \\n or \\r\\n line ends"
+        )
+    first = text.split("\n", 1)[0].rstrip("\r")
     expected = contract.column_names
-    header = next(csv.reader([first]))
-    header = [h.strip() for h in header]
+    try:
+        header = [h.strip() for h in next(csv.reader([first]))]
+    except csv.Error:
+        return LandingFileError(path, 1, "MALFORMED_CSV", "the header row is not valid CSV")
     if len(header) == 1 and len(expected) > 1:
         for delim in (";", "\t", "|"):
             if delim in first:
                 return LandingFileError(path, 1, "DELIMITER", f"header is split by {delim!r}; landing files use ','")
     if sorted(header) != sorted(expected):
-        missing = [c for c in expected if c not in header]
-        extra = [c for c in header if c not in expected]
-        return LandingFileError(
-            path,
-            1,
-            "HEADER_MISMATCH",
-            f"missing columns {missing}, unexpected columns {shown(extra)}; expected exactly {expected}",
-        )
+        return header_mismatch(path, header, expected)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     next(reader)
     try:
@@ -120,7 +143,7 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
 
 def _plain_csv_error(e: csv.Error) -> str:
     """Python's csv error without any quoted file content."""
-    return re.sub(r"'.*'", "'…'", str(e))
+    return re.sub(r"'[^']*'", "'…'", str(e))
 
 
 def unparsed(path: Path) -> LandingFileError:
@@ -129,13 +152,45 @@ def unparsed(path: Path) -> LandingFileError:
     return LandingFileError(path, 0, "MALFORMED_CSV", "the CSV reader could not parse the file")
 
 
-def quotes_balanced(path: Path) -> bool:
-    """An even number of '"' (escaped quotes are doubled): an odd count means a cut record."""
-    n = 0
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+
+
+def quote_problem(path: Path) -> LandingFileError | None:
+    """Quotes that break RFC 4180, found vectorized (pyarrow's reader is lenient about them).
+
+    A quote must open a field (after a comma or a line start), close one (before a comma, a line
+    end or the end of the file), or be doubled. Anything else is a stray quote (`C"1`: a quote
+    inside an unquoted field; `"A1"x`: text after a closing quote) and is refused with its line.
+    An odd number of quotes means the file ends inside a quoted field: the last record is cut.
+    """
+    total, lines_before, prev_last = 0, 0, _LF
     with path.open("rb") as f:
-        while chunk := f.read(1 << 24):
-            n += chunk.count(b'"')
-    return n % 2 == 0
+        chunk = f.read(1 << 24).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM is not content
+        while chunk:
+            after = f.read(1 << 24)
+            buf = np.frombuffer(chunk, dtype=np.uint8)
+            q = np.flatnonzero(buf == _QUOTE)
+            total += q.size
+            if q.size:
+                before = np.where(q > 0, buf[np.maximum(q - 1, 0)], prev_last)
+                nxt_byte = after[0] if after else _LF  # the end of the file acts like a line end
+                following = np.where(q + 1 < buf.size, buf[np.minimum(q + 1, buf.size - 1)], nxt_byte)
+                opens = (before == _COMMA) | (before == _LF)
+                closes = (following == _COMMA) | (following == _LF) | (following == _CR)
+                doubled = (before == _QUOTE) | (following == _QUOTE)
+                stray = q[~(opens | closes | doubled)]
+                if stray.size:
+                    pos = int(stray[0])
+                    line = lines_before + int(np.count_nonzero(buf[:pos] == _LF)) + 1
+                    return LandingFileError(
+                        path, line, "MALFORMED_CSV", "a stray quote: inside an unquoted field or after a closing quote"
+                    )
+            lines_before += int(np.count_nonzero(buf == _LF))
+            prev_last = int(buf[-1])
+            chunk = after
+    if total % 2:
+        return LandingFileError(path, 0, "TRUNCATED", "unbalanced quotes: the file ends inside its last record")
+    return None
 
 
 def read_landing(path: Path, contract: Contract, errors: list[Exception] | None = None) -> pa.RecordBatchReader:
@@ -157,11 +212,14 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
     if sorted(header) != sorted(contract.column_names):
         expected = f"expected {contract.column_names}"
         raise diagnose(path, contract) or LandingFileError(path, 1, "HEADER_MISMATCH", expected)
-    if not quotes_balanced(path):
-        raise diagnose(path, contract) or LandingFileError(path, 0, "TRUNCATED", "unbalanced quotes")
+    problem = quote_problem(path)
+    if problem is not None:
+        raise (diagnose(path, contract) if problem.rule == "TRUNCATED" else None) or problem
     try:
         reader = pcsv.open_csv(
             path,
+            # names as the header gives them once trimmed (" account_id " is account_id)
+            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
                 column_types={c: pa.string() for c in header},

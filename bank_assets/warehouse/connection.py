@@ -31,6 +31,20 @@ def _holder(err: Exception) -> str:
     return f"process {m.group(1)}" if m else "another process"
 
 
+def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open with our memory cap. When this process already holds the database open under another
+    configuration (dbt-duckdb's connection of an in-process dbt run may outlive the run), DuckDB
+    refuses a new configuration: share that instance and set the cap on it instead."""
+    try:
+        return duckdb.connect(path, read_only=read_only, config={"memory_limit": memory_limit()})
+    except duckdb.ConnectionException as err:
+        if "different configuration" not in str(err):
+            raise
+        con = duckdb.connect(path, read_only=read_only)
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
+        return con
+
+
 @contextmanager
 def connect(
     path: str, *, read_only: bool = False, timeout_s: float = 900.0, log: Callable[[str], None] | None = None
@@ -47,7 +61,7 @@ def connect(
     warned = False
     while True:
         try:
-            con = duckdb.connect(path, read_only=read_only, config={"memory_limit": memory_limit()})
+            con = _open(path, read_only)
             break
         except duckdb.IOException as err:
             if not _is_lock_error(err):

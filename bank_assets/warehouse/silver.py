@@ -210,7 +210,8 @@ def _rules(contract: Contract) -> list[tuple[str, str, str]]:
             (f"t.{cur} <> '{REPORTING_CURRENCY}' AND fx.rate_to_pen IS NULL", "NO_FX_RATE", contract.currency_column)
         )
         for c in contract.money_columns:
-            rules.append((f"abs(t.{q(c.name)}) * {fx_rate_expr(contract)} > {_MONEY_LIMIT}", "FX_OVERFLOW", c.name))
+            amount = f"CAST(abs(t.{q(c.name)}) AS DECIMAL(38,2))"  # DECIMAL(18,2)*(18,6) would overflow
+            rules.append((f"{amount} * {fx_rate_expr(contract)} > {_MONEY_LIMIT}", "FX_OVERFLOW", c.name))
     return rules
 
 
@@ -253,7 +254,7 @@ FROM t {" ".join(joins)}"""
 
     pen = (
         [
-            f"CAST(round({q(c.name)} * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
+            f"CAST(round(CAST({q(c.name)} AS DECIMAL(38,2)) * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
             for c in contract.money_columns
         ]
         if contract.currency_column

@@ -117,6 +117,26 @@ def fingerprint_file(path: Path) -> Fingerprint:
         return fingerprint(con)
 
 
+def month_accounting(path: Path, table: str) -> tuple[int, int, int, int, int]:
+    """(bronze rows, silver rows, duplicates removed, rejects, stats' bronze_rows) of MONTH, read
+    from the published tables of the warehouse at `path`."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        one = lambda sql: con.execute(sql, {"m": MONTH_DATE}).fetchone()[0]  # noqa: E731
+        where = "_partition_month = $m"
+        return (
+            one(f"SELECT count(*) FROM bronze.{table} WHERE {where}"),
+            one(f"SELECT count(*) FROM silver.{table} WHERE {where}"),
+            one(
+                f"SELECT duplicates_removed FROM silver._partition_stats WHERE table_name = '{table}' "
+                "AND partition_month = $m"
+            ),
+            one(f"SELECT count(*) FROM silver.{table}_rejects WHERE {where}"),
+            one(
+                f"SELECT bronze_rows FROM silver._partition_stats WHERE table_name = '{table}' AND partition_month = $m"
+            ),
+        )
+
+
 def copy_warehouse(src: Path, dst: Path) -> None:
     shutil.copy(src, dst)
     wal = src.with_name(src.name + ".wal")
@@ -263,6 +283,7 @@ class RunOutcome:
     before: Fingerprint
     after: Fingerprint
     root: Path
+    result: ExecuteInProcessResult
 
     def failure(self, step: str) -> StepFailure:
         assert step in self.failures, (step, sorted(self.failures), self.summary)
@@ -321,4 +342,5 @@ def rerun_month(
         before=before,
         after=fingerprint_file(work / "warehouse.duckdb"),
         root=work,
+        result=result,
     )
