@@ -18,6 +18,8 @@ renamed as (
 
         -- attributes
         currency,
+        -- how silver found the loan: VALID, or QUARANTINED (the loan's row was quarantined)
+        _loan_id_parent as loan_parent_status,
 
         -- numerics
         instalment_no,

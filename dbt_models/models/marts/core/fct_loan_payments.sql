@@ -30,6 +30,7 @@ final as (
         -- attributes
         loans.loan_product,
         payments.currency,
+        payments.loan_parent_status,
         payments.paid_date is not null as is_paid,
         case
             when payments.days_past_due <= 0 then 'CURRENT'
