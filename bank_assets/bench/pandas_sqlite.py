@@ -175,7 +175,8 @@ def silver(
         e = df[spec["event"]]
         rules.append((e.notna() & ~((e >= start) & (e < end)), f"OUT_OF_PARTITION|{spec['event']}"))
     for col, parent in spec.get("fks", {}).items():
-        keys = parents[parent][TABLES[parent]["key"][0]]
+        # the project's rule: a parent key seen in the parent's file (valid or quarantined) counts
+        keys = parents.get(f"{parent}__seen", parents[parent][TABLES[parent]["key"][0]])
         rules.append((df[col].notna() & ~df[col].isin(keys), f"ORPHAN_FK|{col}"))
     if spec.get("money"):
         day = df[spec["event"]].dt.normalize()
@@ -216,9 +217,14 @@ def gold(s: dict[str, pd.DataFrame], month: str) -> dict[str, pd.DataFrame]:
     acc = m(s["accounts"], "snapshot_date")
     cus = m(s["customers"], "snapshot_date")
     tx = m(s["transactions"], "transaction_ts")
+    # an account quarantined this month: its customer from the quarantined row (see reference_duckdb)
+    seen = s["accounts__seen"].drop_duplicates("account_id", keep="last")
+    acc_any = pd.concat(
+        [acc[["account_id", "customer_id", "product", "branch_id"]], seen[["account_id", "customer_id"]]]
+    )
     fct = (
         tx.drop(columns=["_source_row", "_partition_month"])
-        .merge(acc[["account_id", "customer_id", "product", "branch_id"]], on="account_id", how="left")
+        .merge(acc_any.drop_duplicates("account_id", keep="first"), on="account_id", how="left")
         .rename(columns={"product": "account_product"})
         .merge(cus[["customer_id", "segment", "district", "status"]], on="customer_id", how="left")
         .rename(columns={"status": "customer_status"})
@@ -444,6 +450,7 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
     sqlite_path.unlink(missing_ok=True)
     silvers: dict[str, list[pd.DataFrame]] = {}
     rejects: dict[str, list[pd.DataFrame]] = {}
+    seen: dict[str, list[pd.Series]] = {}
     for mon in [*(_earlier_months(landing, month) if prior_months else []), month]:
         parents: dict[str, pd.DataFrame] = {}
         for table in ORDER if mon == month else ("fx_rates", "customers", "loans"):
@@ -454,6 +461,12 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
             path = landing_file(landing, table, mon)
             ok, bad = silver(table, path, mon if monthly else None, parents, fx)
             parents[table] = ok
+            key = TABLES[table]["key"][0]
+            seen.setdefault(table, []).extend([ok[key], bad[key]])
+            # snapshots: this month's file; events (loans): every file so far
+            parents[f"{table}__seen"] = pd.concat(seen[table] if table == "loans" else [ok[key], bad[key]])
+            if table == "accounts" and mon == month:
+                silvers["accounts__seen"] = [bad[["account_id", "customer_id"]]]
             silvers.setdefault(table, []).append(ok)
             rejects.setdefault(table, []).append(bad)
     counts: dict[str, int] = {}
@@ -464,6 +477,7 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
                 df.to_sql(f"silver_{name}", con, if_exists="replace", index=False)
                 counts[f"silver.{name}"] = len(frames[table][-1])
         everything = {t: pd.concat(silvers[t], ignore_index=True) for t in ORDER}
+        everything["accounts__seen"] = silvers["accounts__seen"][0]
         for name, df in gold(everything, month).items():
             df.to_sql(f"gold_{name}", con, if_exists="replace", index=False)
             counts[f"gold.{name}"] = len(df)

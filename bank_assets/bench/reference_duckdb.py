@@ -162,7 +162,7 @@ SILVER: dict[str, dict[str, str]] = {
             WHEN b.branch_id IS NULL THEN 'ORPHAN_FK|branch_id'
             WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE|currency'""",
         "joins": """
-            LEFT JOIN (SELECT customer_id FROM silver.customers WHERE _partition_month = $m) c
+            LEFT JOIN (SELECT DISTINCT k AS customer_id FROM silver._seen_customers WHERE _partition_month = $m) c
                 ON c.customer_id = t.customer_id
             LEFT JOIN silver.branches b ON b.branch_id = t.branch_id
             LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = t.snapshot_date
@@ -203,7 +203,7 @@ SILVER: dict[str, dict[str, str]] = {
             WHEN t.merchant_id IS NOT NULL AND mer.merchant_id IS NULL THEN 'ORPHAN_FK|merchant_id'
             WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE|currency'""",
         "joins": """
-            LEFT JOIN (SELECT account_id FROM silver.accounts WHERE _partition_month = $m) a
+            LEFT JOIN (SELECT DISTINCT k AS account_id FROM silver._seen_accounts WHERE _partition_month = $m) a
                 ON a.account_id = t.account_id
             LEFT JOIN silver.merchants mer ON mer.merchant_id = t.merchant_id
             LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = CAST(t.transaction_ts AS DATE)
@@ -241,7 +241,7 @@ SILVER: dict[str, dict[str, str]] = {
             WHEN c.customer_id IS NULL THEN 'ORPHAN_FK|customer_id'
             WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE|currency'""",
         "joins": """
-            LEFT JOIN (SELECT customer_id FROM silver.customers WHERE _partition_month = $m) c
+            LEFT JOIN (SELECT DISTINCT k AS customer_id FROM silver._seen_customers WHERE _partition_month = $m) c
                 ON c.customer_id = t.customer_id
             LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = t.origination_date
                 AND fx.currency = t.currency""",
@@ -277,7 +277,7 @@ SILVER: dict[str, dict[str, str]] = {
             WHEN l.loan_id IS NULL THEN 'ORPHAN_FK|loan_id'
             WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE|currency'""",
         "joins": """
-            LEFT JOIN (SELECT DISTINCT loan_id FROM silver.loans WHERE _partition_month <= $m) l
+            LEFT JOIN (SELECT DISTINCT k AS loan_id FROM silver._seen_loans WHERE _partition_month <= $m) l
                 ON l.loan_id = t.loan_id
             LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = t.due_date
                 AND fx.currency = t.currency""",
@@ -316,7 +316,8 @@ CREATE SCHEMA IF NOT EXISTS gold;
 CREATE OR REPLACE TEMP TABLE _zones AS SELECT district, min(zone) AS zone FROM silver.branches GROUP BY district;
 
 CREATE TABLE gold.fct_transactions AS
-SELECT t.transaction_id, t.account_id, a.customer_id, t.merchant_id, t.txn_type, t.category, t.direction, t.channel,
+SELECT t.transaction_id, t.account_id, coalesce(a.customer_id, sa.customer_id) AS customer_id, t.merchant_id,
+    t.txn_type, t.category, t.direction, t.channel,
     t.currency, a.product AS account_product, c.segment, c.district, z.zone, c.status AS customer_status,
     m.category AS merchant_category, m.district AS merchant_district, b.district AS branch_district,
     b.zone AS branch_zone, t.amount, t.amount_pen,
@@ -325,7 +326,8 @@ SELECT t.transaction_id, t.account_id, a.customer_id, t.merchant_id, t.txn_type,
     CAST(date_trunc('month', t.transaction_ts) AS DATE) AS transaction_month
 FROM silver.transactions t
 LEFT JOIN silver.accounts a ON a.account_id = t.account_id AND a._partition_month = $m
-LEFT JOIN silver.customers c ON c.customer_id = a.customer_id AND c._partition_month = $m
+LEFT JOIN silver._seen_accounts sa ON sa.k = t.account_id AND sa._partition_month = $m
+LEFT JOIN silver.customers c ON c.customer_id = coalesce(a.customer_id, sa.customer_id) AND c._partition_month = $m
 LEFT JOIN _zones z ON z.district = c.district
 LEFT JOIN silver.merchants m ON m.merchant_id = t.merchant_id
 LEFT JOIN silver.branches b ON b.branch_id = a.branch_id
@@ -562,6 +564,13 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(sql, [table]).fetchone()[0] > 0  # type: ignore[index]
 
 
+#: Parents whose children link to any key of their file, valid or quarantined (the project's rule),
+#: with the attributes gold needs for a child of a quarantined parent. The project takes those from
+#: the parent's latest earlier valid snapshot; this reference, which loads only the month's
+#: accounts, takes them from the quarantined row itself (the same customer in the demo's data).
+SEEN_KEYS = {"customers": (), "accounts": ("customer_id",), "loans": ()}
+
+
 def _silver(con: duckdb.DuckDBPyConnection, landing: Path, table: str, month: str) -> None:
     """Type, quarantine, deduplicate and store one table's file for `month` (appends a partition)."""
     spec = SILVER[table]
@@ -573,6 +582,14 @@ def _silver(con: duckdb.DuckDBPyConnection, landing: Path, table: str, month: st
     sql = TYPED_SQL.format(path=str(path).replace("'", "''"), rate=rate, **spec)
     con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     part = "$m" if monthly else "NULL::DATE"
+    if table in SEEN_KEYS:  # every key of the file, valid or quarantined: children link to them
+        name = f"silver._seen_{table}"
+        verb = f"INSERT INTO {name}" if _exists(con, f"_seen_{table}") else f"CREATE TABLE {name} AS"
+        extra = "".join(f", max({c}) AS {c}" for c in SEEN_KEYS[table])
+        con.execute(
+            f"{verb} SELECT {spec['key']} AS k{extra}, $m AS _partition_month FROM _typed GROUP BY {spec['key']}",
+            {"m": start},
+        )
     for name, template in ((table, SILVER_SQL), (f"{table}_rejects", REJECTS_SQL)):
         verb = f"INSERT INTO silver.{name}" if _exists(con, name) else f"CREATE TABLE silver.{name} AS"
         sql = template.format(verb=verb, cols=spec["cols"], key=spec["key"]).replace("$m", part)
