@@ -48,6 +48,7 @@ enriched as (
         transactions.channel,
         transactions.currency,
         transactions.account_parent_status,
+        accounts.customer_parent_status,
         accounts.product as account_product,
         customers.segment,
         customers.district,

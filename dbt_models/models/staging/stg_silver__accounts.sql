@@ -21,6 +21,9 @@ renamed as (
         product,
         currency,
         status,
+        -- how silver found the customer and branch: VALID, QUARANTINED, EARLIER_MONTH
+        _customer_id_parent as customer_parent_status,
+        _branch_id_parent as branch_parent_status,
 
         -- numerics (account currency, then PEN)
         credit_limit,

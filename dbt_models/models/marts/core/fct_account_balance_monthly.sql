@@ -45,6 +45,8 @@ final as (
         snapshots.product,
         snapshots.currency,
         snapshots.status,
+        snapshots.customer_parent_status,
+        snapshots.branch_parent_status,
         branches.district as branch_district,
         branches.zone as branch_zone,
 

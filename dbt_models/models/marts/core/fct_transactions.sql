@@ -44,6 +44,7 @@ final as (
         transactions.channel,
         transactions.currency,
         transactions.account_parent_status,
+        transactions.customer_parent_status,
         transactions.account_product,
         transactions.segment,
         transactions.district,
