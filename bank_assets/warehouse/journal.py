@@ -19,6 +19,8 @@ ends; the consistent read path is the exports (written after a month succeeded).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -117,13 +119,25 @@ def pending_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM {SCHEMA}.entries ORDER BY 1").fetchall()]
 
 
-def _transaction(con: duckdb.DuckDBPyConnection) -> bool:
-    """Begin a transaction unless one is open; True when we began it."""
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction, unless the caller already holds one (then its own commit decides)."""
     try:
         con.execute("BEGIN TRANSACTION")
-        return True
     except duckdb.TransactionException:
-        return False
+        yield  # inside the caller's transaction
+        return
+    try:
+        yield
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _forget(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    con.execute(f"DELETE FROM {SCHEMA}.entries WHERE run_id = ?", [run_id])
+    con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
 
 
 def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = None, detail: str | None = None) -> int:
@@ -135,8 +149,7 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
         "ORDER BY seq DESC",
         [run_id],
     ).fetchall()
-    began = _transaction(con)
-    try:
+    with _transaction(con):
         for table, predicate, id_column, existed, backup in entries:
             if not existed:
                 con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
@@ -148,15 +161,8 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
                 con.execute(f"DELETE FROM {table} WHERE ({predicate}){extra}")
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {backup}")
             con.execute(f"DROP TABLE IF EXISTS {backup}")
-        con.execute(f"DELETE FROM {SCHEMA}.entries WHERE run_id = ?", [run_id])
-        con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
+        _forget(con, run_id)
         con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'rolled_back', ?, ?, ?)", [run_id, step, detail, _now()])
-        if began:
-            con.execute("COMMIT")
-    except Exception:
-        if began:
-            con.execute("ROLLBACK")
-        raise
     return len(entries)
 
 
@@ -168,18 +174,10 @@ def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
         for r in con.execute(f"SELECT backup FROM {SCHEMA}.entries WHERE run_id = ? AND existed", [run_id]).fetchall()
     ]
     n = con.execute(f"SELECT count(*) FROM {SCHEMA}.entries WHERE run_id = ?", [run_id]).fetchone()[0]
-    began = _transaction(con)
-    try:
+    with _transaction(con):
         for b in backups:
             con.execute(f"DROP TABLE IF EXISTS {b}")
-        con.execute(f"DELETE FROM {SCHEMA}.entries WHERE run_id = ?", [run_id])
-        con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
-        if began:
-            con.execute("COMMIT")
-    except Exception:
-        if began:
-            con.execute("ROLLBACK")
-        raise
+        _forget(con, run_id)
     return n
 
 
