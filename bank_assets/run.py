@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,10 +55,14 @@ def steps_for(months: list[str], gold: bool = True) -> list[Step]:
     return [Step(m, m, job) for m in months]
 
 
-def bound_definitions(resources: Mapping[str, Any]) -> Definitions:
-    """The project's jobs bound to these resources (tests and the check report use their own)."""
+def bound_definitions(resources: Mapping[str, Any], extra_jobs: Sequence[Any] = ()) -> Definitions:
+    """The project's jobs bound to these resources (tests and the check report use their own);
+    `extra_jobs` (unresolved asset jobs, e.g. the benchmark's landing -> gold) are bound too."""
     return Definitions(
-        assets=all_assets, jobs=[monthly_job, ingest_job], resources=resources, executor=in_process_executor
+        assets=all_assets,
+        jobs=[monthly_job, ingest_job, *extra_jobs],
+        resources=resources,
+        executor=in_process_executor,
     )
 
 
@@ -71,15 +75,17 @@ def run_steps(
     stop_on_failure: bool = True,
     gold: bool = True,
     output: TextIO | None = None,
+    job: Any = None,
 ) -> bool:
     """Execute the main job month by month; returns True if every run succeeded. With `output`,
-    what the steps print (dbt's per-node lines) goes there instead of the console."""
+    what the steps print (dbt's per-node lines) goes there instead of the console. With `job` (an
+    unresolved asset job, e.g. ``define_asset_job(name, selection)``), that job runs instead."""
     ok = True
-    jobs = bound_definitions(resources)
+    jobs = bound_definitions(resources, [job] if job is not None else [])
     for step in steps_for(months, gold=gold):
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
-            result = jobs.resolve_job_def(step.job_name).execute_in_process(
+            result = jobs.resolve_job_def(job.name if job is not None else step.job_name).execute_in_process(
                 instance=instance,
                 partition_key=partition_key(step.partition),
                 run_config=config_for(run_config),

@@ -1,11 +1,14 @@
-"""Naive baseline: pandas + SQLite, the way seed projects do it: one month of landing files -> silver -> gold.
+"""Naive baseline: pandas + ``DataFrame.to_sql``, the way seed projects do it: one month of landing
+files -> silver -> gold, into SQLite or PostgreSQL (the seeds' real stack).
 
 Each file is read with ``pandas.read_csv`` (all text), cleaned with vectorized pandas (trim,
 upper-case codes, lower-case emails, coerce casts, quarantine with the same reason codes and rule
 order as the project, last-wins dedupe on the business key, PEN conversion with the day's fx rate)
-and written with ``DataFrame.to_sql`` (``if_exists="replace"``, ``index=False``) into SQLite tables
-``silver_<table>`` / ``silver_<table>_rejects``. The gold aggregates are computed in pandas and
-written the same way as ``gold_<mart>``.
+and written with ``DataFrame.to_sql`` (``if_exists="replace"``, ``index=False``, pandas' defaults
+otherwise) into tables ``silver_<table>`` / ``silver_<table>_rejects``. The gold aggregates are
+computed in pandas and written the same way as ``gold_<mart>``. The target is a SQLite file (a
+``sqlite3`` connection) or a SQLAlchemy URL or engine (PostgreSQL: psycopg2, SQLAlchemy's default
+batched executemany); the cleaning code is the same for both.
 
 Money is float64 (rounded to cents), as a naive project would have it, so sums can differ from the
 DECIMAL(18,2) warehouse by a cent or so. Loan payments may point at loans of earlier months: with
@@ -14,9 +17,12 @@ DECIMAL(18,2) warehouse by a cent or so. Loan payments may point at loans of ear
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -444,10 +450,31 @@ def _earlier_months(landing: Path, month: str) -> list[str]:
     return sorted(p.name for p in loans.glob("*") if p.name < month and (p / "loans.csv").exists())
 
 
-def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months: bool = True) -> dict[str, int]:
-    """Build silver and gold for `month` into a fresh SQLite file; return row counts per output table."""
-    sqlite_path = Path(sqlite_path)
-    sqlite_path.unlink(missing_ok=True)
+@contextlib.contextmanager
+def _connect(target: Path | str | Any) -> Iterator[Any]:
+    """A connection for ``to_sql``: sqlite3 for a file path (a fresh file), SQLAlchemy otherwise
+    (one transaction, committed at the end)."""
+    if isinstance(target, Path) or (isinstance(target, str) and "://" not in target):
+        path = Path(target)
+        path.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as con, con:
+            yield con
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import Engine
+
+    engine = target if isinstance(target, Engine) else create_engine(target)
+    try:
+        with engine.begin() as con:
+            yield con
+    finally:
+        if engine is not target:
+            engine.dispose()
+
+
+def run_pandas_sql(landing: Path, target: Path | str | Any, month: str, prior_months: bool = True) -> dict[str, int]:
+    """Build silver and gold for `month` into `target` (a SQLite file path, recreated, or a
+    SQLAlchemy URL/engine); return row counts per output table."""
     silvers: dict[str, list[pd.DataFrame]] = {}
     rejects: dict[str, list[pd.DataFrame]] = {}
     seen: dict[str, list[pd.Series]] = {}
@@ -470,7 +497,7 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
             silvers.setdefault(table, []).append(ok)
             rejects.setdefault(table, []).append(bad)
     counts: dict[str, int] = {}
-    with sqlite3.connect(sqlite_path) as con:
+    with _connect(target) as con:
         for table in ORDER:
             for name, frames in ((table, silvers), (f"{table}_rejects", rejects)):
                 df = pd.concat(frames[table], ignore_index=True)
@@ -482,3 +509,27 @@ def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months
             df.to_sql(f"gold_{name}", con, if_exists="replace", index=False)
             counts[f"gold.{name}"] = len(df)
     return counts
+
+
+def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months: bool = True) -> dict[str, int]:
+    """The SQLite baseline: `run_pandas_sql` into a fresh SQLite file."""
+    return run_pandas_sql(landing, Path(sqlite_path), month, prior_months)
+
+
+def stored_gold_counts(target: Path | str | Any, counts: dict[str, int]) -> dict[str, int]:
+    """Rows actually stored in each ``gold_<mart>`` table of `counts` (read back, not timed)."""
+    names = [k.removeprefix("gold.") for k in counts if k.startswith("gold.")]
+    sql = {n: f'SELECT count(*) FROM "gold_{n}"' for n in names}
+    if isinstance(target, Path) or (isinstance(target, str) and "://" not in target):
+        with contextlib.closing(sqlite3.connect(Path(target))) as con:
+            return {f"gold.{n}": con.execute(q).fetchone()[0] for n, q in sql.items()}
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import Engine
+
+    engine = target if isinstance(target, Engine) else create_engine(target)
+    try:
+        with engine.connect() as con:
+            return {f"gold.{n}": con.execute(text(q)).scalar_one() for n, q in sql.items()}
+    finally:
+        if engine is not target:
+            engine.dispose()

@@ -1,1 +1,0 @@
-"""Performance benchmarks: the project's pipeline against independent baselines."""
