@@ -25,12 +25,11 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from dagster import (
     AssetCheckEvaluation,
@@ -47,14 +46,11 @@ from dagster import (
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
-    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.core import resource as dagster_dbt_resource_module
 from dagster_dbt.errors import DagsterDbtError
-from packaging import version
 
 from bank_assets.assets.atomic import failure, prepare, step_name, undo
 from bank_assets.assets.common import (
@@ -65,7 +61,7 @@ from bank_assets.assets.common import (
     partition_keys,
     partitioned_check_spec,
 )
-from bank_assets.assets.dbt_inprocess import environ, invocation_class
+from bank_assets.assets.dbt_inprocess import InProcessDbtCliResource, environ
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
@@ -339,37 +335,6 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
 gold_assets = [gold]
 
 
-IN_PROCESS_INVOCATION = invocation_class(DbtCliInvocation)
-
-
-class BankDbtCliResource(DbtCliResource):
-    """DbtCliResource without two per-invocation costs we measured and do not need.
-
-    Profiled on a six-model step (see README, Performance), dagster-dbt 0.29 spends, before dbt
-    even starts, ~3.8 s running ``dbt --version`` in a subprocess (cached per resource object,
-    which Dagster rebuilds for every run) and ~6.6 s building an in-process dbt adapter (project,
-    profile and 500+ macros parsed). That adapter only serves ``fetch_row_counts()`` and
-    ``fetch_column_metadata()``, which this project does not call. Here the version comes from
-    the installed dbt-core (the executable is the same environment's dbt) and no adapter is built.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        from dbt.version import __version__
-
-        return version.parse(__version__)
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        return None
-
-    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:  # type: ignore[override]
-        """dbt in this process (see bank_assets.assets.dbt_inprocess) unless BANK_DBT_SUBPROCESS=1."""
-        if os.environ.get("BANK_DBT_SUBPROCESS") == "1":
-            return super().cli(args, **kwargs)
-        with mock.patch.object(dagster_dbt_resource_module, "DbtCliInvocation", IN_PROCESS_INVOCATION):
-            return super().cli(args, **kwargs)
-
-
 def dbt_resource() -> DbtCliResource:
     """dbt from this interpreter's environment (works without an activated virtualenv)."""
-    return BankDbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or "dbt")
+    return InProcessDbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or "dbt")

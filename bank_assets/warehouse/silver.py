@@ -45,11 +45,23 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: What landing values are trimmed of: spaces, tabs and line ends.
+_WHITESPACE = "' ' || chr(9) || chr(10) || chr(13)"
+
+
 def raw_expr(column: str) -> str:
-    """The landing text with spaces, tabs and line ends trimmed; NULL for the null tokens."""
-    v = f"trim({q(column)}, ' ' || chr(9) || chr(10) || chr(13))"
+    """The landing text with spaces, tabs and line ends trimmed; NULL for the null tokens.
+
+    Most values have nothing to trim: when the first and the last character are above the space
+    character the value is used as it is, and DuckDB's trim (slow with a character set: ~0.3 s per
+    column of a million rows) only runs on the others. Same result either way."""
+    c = q(column)
     tokens = ", ".join(lit(t) for t in NULL_TOKENS)
-    return f"CASE WHEN {v} IN ({tokens}) THEN NULL ELSE {v} END"
+    null_if_token = lambda v: f"CASE WHEN {v} IN ({tokens}) THEN NULL ELSE {v} END"  # noqa: E731
+    trimmed = f"trim({c}, {_WHITESPACE})"
+    return (
+        f"CASE WHEN ascii({c}) > 32 AND ascii({c}[-1:]) > 32 THEN {null_if_token(c)} ELSE {null_if_token(trimmed)} END"
+    )
 
 
 def _timestamp_expr(r: str) -> str:

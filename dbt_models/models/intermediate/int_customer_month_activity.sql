@@ -23,8 +23,9 @@ customers as (
 
 transactions as (
 
-    select * from {{ ref('int_transactions_enriched') }}
-    where {{ in_window('transaction_ts') }}
+    -- the month's enriched transactions, as fct_transactions already holds them
+    select * from {{ ref('fct_transactions') }}
+    where {{ month_in_window('transaction_month') }}
       and customer_id is not null
 
 ),

@@ -1,4 +1,16 @@
-{{ config(meta={'partition_column': 'transaction_month'}) }}
+-- Incremental by month like the marts: the month's thresholds are computed once from the month's
+-- rows of fct_transactions (already built, enriched with the month's segment), then read by
+-- transaction_anomalies, anomaly_rate_monthly and the tests, instead of each re-running the
+-- enriched-transactions view over all of history.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_window() }}",
+        meta={'partition_column': 'transaction_month'}
+    )
+}}
 
 -- IQR outlier thresholds of card purchases per (month, customer segment).
 -- Population: txn_type = 'PURCHASE'; segment = the customer's segment in that month's snapshot.
@@ -19,8 +31,9 @@ with
 
 purchases as (
 
-    select * from {{ ref('int_transactions_enriched') }}
-    where txn_type = 'PURCHASE'
+    select * from {{ ref('fct_transactions') }}
+    where {{ month_in_window('transaction_month') }}
+      and txn_type = 'PURCHASE'
 
 ),
 

@@ -1,0 +1,76 @@
+"""The private seams of dagster-dbt that bank_assets/assets/dbt_inprocess.py relies on.
+
+dagster-dbt has no public hook for how a dbt invocation is started, so the project patches one
+module global and overrides two private members (see that module's docstring). Each test here pins
+one of those seams; when dagster-dbt changes underneath, it fails with a message saying what moved,
+instead of gold silently falling back to (or breaking) a subprocess per invocation.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import dagster_dbt
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from dagster_dbt.core import resource as resource_module
+
+from bank_assets.assets import dbt_inprocess
+from bank_assets.assets.gold import dbt_resource
+
+SEAM = "dagster-dbt changed underneath bank_assets/assets/dbt_inprocess.py"
+
+
+def test_cli_starts_dbt_through_the_module_global_we_replace():
+    assert getattr(resource_module, "DbtCliInvocation", None) is DbtCliInvocation, (
+        f"{SEAM}: dagster_dbt.core.resource no longer imports DbtCliInvocation as a module global"
+    )
+    source = inspect.getsource(DbtCliResource.cli)
+    assert "DbtCliInvocation.run(" in source, f"{SEAM}: DbtCliResource.cli no longer calls DbtCliInvocation.run"
+
+
+def test_invocation_run_keeps_the_arguments_our_subclass_forwards():
+    params = list(inspect.signature(DbtCliInvocation.run).parameters)
+    assert params == [
+        "args",
+        "env",
+        "manifest",
+        "dagster_dbt_translator",
+        "project_dir",
+        "target_path",
+        "raise_on_error",
+        "context",
+        "adapter",
+        "cli_version",
+        "dbt_project",
+    ], f"{SEAM}: DbtCliInvocation.run signature is now {params}"
+    assert "subprocess.Popen(" in inspect.getsource(DbtCliInvocation.run), (
+        f"{SEAM}: DbtCliInvocation.run no longer starts a subprocess.Popen (our stand-in replaces it)"
+    )
+    fields = set(inspect.signature(DbtCliInvocation).parameters)
+    assert {"process", "manifest", "project_dir", "target_path", "raise_on_error", "context", "adapter"} <= fields, (
+        f"{SEAM}: DbtCliInvocation's constructor fields are now {sorted(fields)}"
+    )
+    assert "project" in fields and "dbt_project" not in fields, (
+        f"{SEAM}: DbtCliInvocation.run renames dbt_project to project; its fields are now {sorted(fields)}"
+    )
+
+
+def test_the_private_members_we_override_still_exist():
+    assert "_cli_version" in vars(DbtCliResource), f"{SEAM}: DbtCliResource._cli_version is gone"
+    assert "self._cli_version" in inspect.getsource(DbtCliResource.cli), f"{SEAM}: cli no longer reads _cli_version"
+    init = getattr(DbtCliResource, "_initialize_dbt_core_adapter", None)
+    assert init is not None, f"{SEAM}: DbtCliResource._initialize_dbt_core_adapter is gone"
+    assert list(inspect.signature(init).parameters) == ["self", "args"], (
+        f"{SEAM}: _initialize_dbt_core_adapter signature is now {inspect.signature(init)}"
+    )
+
+
+def test_the_project_resource_uses_the_in_process_invocation_and_restores_the_global():
+    resource = dbt_resource()
+    assert isinstance(resource, dbt_inprocess.InProcessDbtCliResource)
+    assert issubclass(dbt_inprocess.IN_PROCESS_INVOCATION, DbtCliInvocation)
+    version = resource._cli_version
+    assert version.major >= 1, version
+    # the patch is scoped to one cli() call: afterwards dagster-dbt's own class is back
+    assert resource_module.DbtCliInvocation is DbtCliInvocation
+    assert dagster_dbt.DbtCliInvocation is DbtCliInvocation
