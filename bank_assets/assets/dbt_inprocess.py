@@ -24,7 +24,7 @@ selection and manifest (public behaviour we keep) and then calls the module glob
 ``dagster_dbt.core.resource.DbtCliInvocation.run``, which starts ``subprocess.Popen``.
 :class:`InProcessDbtCliResource` replaces that global for the duration of its own ``cli`` call and
 overrides two private members (``_cli_version``, ``_initialize_dbt_core_adapter``; see the class).
-``tests/test_dagster_dbt_seams.py`` pins every one of these seams (names, signatures, the call
+``tests/test_library_seams.py`` pins every one of these seams (names, signatures, the call
 inside ``cli``) and fails with a message naming this module when dagster-dbt changes underneath.
 """
 

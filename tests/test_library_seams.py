@@ -1,14 +1,20 @@
-"""The private seams of dagster-dbt that bank_assets/assets/dbt_inprocess.py relies on.
+"""The library internals the project relies on, each pinned so that a change fails loudly here.
 
-dagster-dbt has no public hook for how a dbt invocation is started, so the project patches one
-module global and overrides two private members (see that module's docstring). Each test here pins
-one of those seams; when dagster-dbt changes underneath, it fails with a message saying what moved,
-instead of gold silently falling back to (or breaking) a subprocess per invocation.
+* dagster-dbt has no public hook for how a dbt invocation is started, so
+  bank_assets/assets/dbt_inprocess.py patches one module global and overrides two private members
+  (see that module's docstring). When dagster-dbt changes underneath, these tests say what moved,
+  instead of gold silently falling back to (or breaking) a subprocess per invocation.
+* dbt_models/macros/append_without_staging.sql makes the temporary relation of an incremental
+  model a view. That gives the same rows as dbt-duckdb's temporary table only because its
+  incremental materialization creates that relation after the pre-hooks and inserts from it right
+  after: pinned below.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+from pathlib import Path
 
 import dagster_dbt
 from dagster_dbt import DbtCliInvocation, DbtCliResource
@@ -74,3 +80,21 @@ def test_the_project_resource_uses_the_in_process_invocation_and_restores_the_gl
     # the patch is scoped to one cli() call: afterwards dagster-dbt's own class is back
     assert resource_module.DbtCliInvocation is DbtCliInvocation
     assert dagster_dbt.DbtCliInvocation is DbtCliInvocation
+
+
+def test_dbt_duckdb_incremental_creates_its_temporary_relation_after_the_pre_hooks():
+    import dbt.include.duckdb as duckdb_include
+
+    source = (Path(duckdb_include.__file__).parent / "macros/materializations/incremental.sql").read_text()
+    seam = "dbt-duckdb changed underneath dbt_models/macros/append_without_staging.sql"
+    pre_hooks = source.find("run_hooks(pre_hooks, inside_transaction=True)")
+    temp = source.find("create_table_as(temporary, temp_relation, compiled_code")
+    strategy = source.find("strategy_sql_macro_func(strategy_arg_dict)")
+    assert -1 < pre_hooks < temp < strategy, (
+        f"{seam}: the incremental materialization no longer runs pre-hooks, then builds the temporary "
+        "relation, then the strategy's insert, in that order"
+    )
+    between = source[temp:strategy]
+    assert not re.search(r"run_hooks|run_query\((?!create_table_as)", between), (
+        f"{seam}: something now runs between building the temporary relation and inserting from it"
+    )
