@@ -19,7 +19,9 @@ medians (also as JSON, in benchmarks/results/):
               each its own `python -m bank_assets.run --start M --end M` process on the same
               warehouse and DAGSTER_HOME (landing files generated up front, not timed): seconds
               per month, per 1M transactions, last vs first month, and peak RSS of each process
-              tree (dbt included).
+              tree (dbt included). Before each month a fixed piece of work (the plain-DuckDB
+              reference on the first month's files) is timed as a machine speed check, and
+              last/first per transaction is also printed corrected by it.
 
 Not part of the test suite (minutes of work); `--smoke` runs everything at `tiny` scale once
 (2 months for `monthly`). `--report <json>` re-prints a saved run.
@@ -447,7 +449,16 @@ def bench_monthly(scale: str, months: list[str], work: Path) -> dict[str, Any]:
     generate(GeneratorConfig(seed=42, scale=Scale.named(scale)), [parse_month(m) for m in months], landing)
     rows = []
     peak = 0
+    from benchmarks.reference_duckdb import run_reference
+
     for m in months:
+        # Machine speed check: shared machines drift by tens of percent over minutes, so before
+        # each month the same fixed work (the plain-DuckDB reference on the first month's files)
+        # is timed; the ratio of these times corrects last/first for the machine, not the project.
+        t0 = time.perf_counter()
+        run_reference(landing, work / "calibration.duckdb", months[0], prior_months=False)
+        calibration_s = time.perf_counter() - t0
+        (work / "calibration.duckdb").unlink()
         r = run_tree(_main_job([m]), env)
         if r.returncode:
             raise RuntimeError(f"monthly: {m} failed:\n" + "\n".join(line for _, line in r.lines[-30:]))
@@ -460,12 +471,14 @@ def bench_monthly(scale: str, months: list[str], work: Path) -> dict[str, Any]:
             "transactions": txns,
             "s_per_m_txns": r.seconds / txns * 1e6,
             "peak_rss_mb": r.peak_rss / 2**20,
+            "calibration_s": calibration_s,
         }
         rows.append(row)
         peak = max(peak, r.peak_rss)
         log(
             f"monthly: {m} {r.seconds:.1f}s (run {run_s}s), {txns:,} txns, "
-            f"{row['s_per_m_txns']:.1f} s/1M txns, peak RSS {row['peak_rss_mb']:.0f} MB"
+            f"{row['s_per_m_txns']:.1f} s/1M txns, peak RSS {row['peak_rss_mb']:.0f} MB, "
+            f"machine speed check {calibration_s:.1f}s"
         )
     first, last = rows[0], rows[-1]
     return {
@@ -477,6 +490,10 @@ def bench_monthly(scale: str, months: list[str], work: Path) -> dict[str, Any]:
         "last_month_s": last["seconds"],
         "monthly_last_over_first": last["seconds"] / first["seconds"],
         "monthly_last_over_first_per_txn": last["s_per_m_txns"] / first["s_per_m_txns"],
+        "calibration_first_s": first["calibration_s"],
+        "calibration_last_s": last["calibration_s"],
+        "monthly_last_over_first_per_txn_calibrated": (last["s_per_m_txns"] / first["s_per_m_txns"])
+        / (last["calibration_s"] / first["calibration_s"]),
         "first_month_transactions": first["transactions"],
         "last_month_transactions": last["transactions"],
         "first_month_peak_rss_mb": first["peak_rss_mb"],
@@ -606,6 +623,22 @@ def table(results: dict[str, Any]) -> str:
                 f"{o['monthly_last_over_first_per_txn']:.2f}",
                 check("monthly_last_over_first_per_txn", o["monthly_last_over_first_per_txn"])
                 + f" ({o['first_month_transactions']:,} / {o['last_month_transactions']:,} txns)",
+            ),
+            *(
+                [
+                    (
+                        "    machine speed check before first / last month",
+                        f"{o['calibration_first_s']:.1f} s / {o['calibration_last_s']:.1f} s",
+                        "plain-DuckDB reference, first month's files",
+                    ),
+                    (
+                        "    per transaction, corrected for machine speed",
+                        f"{o['monthly_last_over_first_per_txn_calibrated']:.2f}",
+                        "the line above divided by the speed check's last/first",
+                    ),
+                ]
+                if "calibration_first_s" in o
+                else []
             ),
             (
                 "    peak RSS, process tree, any month",
