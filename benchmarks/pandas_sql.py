@@ -511,11 +511,6 @@ def run_pandas_sql(landing: Path, target: Path | str | Any, month: str, prior_mo
     return counts
 
 
-def run_pandas_sqlite(landing: Path, sqlite_path: Path, month: str, prior_months: bool = True) -> dict[str, int]:
-    """The SQLite baseline: `run_pandas_sql` into a fresh SQLite file."""
-    return run_pandas_sql(landing, Path(sqlite_path), month, prior_months)
-
-
 def stored_gold_counts(target: Path | str | Any, counts: dict[str, int]) -> dict[str, int]:
     """Rows actually stored in each ``gold_<mart>`` table of `counts` (read back, not timed)."""
     names = [k.removeprefix("gold.") for k in counts if k.startswith("gold.")]
