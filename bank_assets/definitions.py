@@ -8,6 +8,8 @@ CLI all run the same steps and write the same tables.
 
 from __future__ import annotations
 
+import warnings
+
 from dagster import (
     AssetSelection,
     AutomationConditionSensorDefinition,
@@ -23,6 +25,7 @@ from bank_assets.assets.landing import landing_files
 from bank_assets.assets.reports import report_assets
 from bank_assets.assets.silver import silver_assets
 from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, build_monthly_schedule
+from bank_assets.lakehouse.profile import is_lakehouse
 from bank_assets.resources import default_resources
 
 all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets, *report_assets]
@@ -31,6 +34,12 @@ ingest_selection = AssetSelection.groups("landing", "bronze", "silver")
 gold_selection = AssetSelection.groups("gold")
 #: what declarative automation builds after silver: gold, then the reports downstream of it
 automated_selection = AssetSelection.groups("gold", "reports")
+
+if is_lakehouse():
+    # Expected there: landing..silver run a month per run, gold and reports a range per run. A job
+    # backfill of monthly_pipeline runs a month per run (gold refuses a month before its previous
+    # one: bank_assets.assets.gold.require_previous_month); asset backfills keep both policies.
+    warnings.filterwarnings("ignore", message="Asset job monthly_pipeline materializes assets with varying")
 
 monthly_job = define_asset_job(
     "monthly_pipeline",

@@ -15,6 +15,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, TablePartitionDimen
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
+from bank_assets.lakehouse.profile import is_lakehouse, lake_identity
 from bank_assets.settings import DEFAULTS, resolve
 from bank_assets.synthetic.params import DefectRates, GeneratorConfig, Scale
 from bank_assets.warehouse.connection import connect
@@ -34,6 +35,11 @@ class Warehouse(ConfigurableResource):
     @property
     def resolved_path(self) -> str:
         return resolve(self.path)
+
+    @property
+    def identity(self) -> str:
+        """What this warehouse is: the DuckDB file, or the DuckLake catalog on the lakehouse profile."""
+        return lake_identity() if is_lakehouse() else self.resolved_path
 
     @contextmanager
     def connect(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing), install the project with its dev tools, and prepare the dbt
+# Create .venv (if missing), install the project with its dev tools (--lakehouse: also the
+# lakehouse profile's packages, DuckDB extensions and Debian servers), and prepare the dbt
 # project (dbt parse writes dbt_models/target/manifest.json, which @dbt_assets reads at import).
 # Idempotent.
 set -euo pipefail
@@ -9,7 +10,24 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+EXTRAS="dev"
+if [ "${1:-}" = "--lakehouse" ]; then
+  # the lakehouse profile: its Python packages, its DuckDB extensions (from PyPI wheels into
+  # .duckdb/extensions), and the Debian servers scripts/lakehouse.sh starts (as root, when missing)
+  EXTRAS="dev,lakehouse"
+  missing=""
+  command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing="$missing postgresql"
+  if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+  elif [ -n "$missing" ]; then
+    echo "the lakehouse profile's local stack needs:$missing (Debian packages); install them to run it" >&2
+  fi
+fi
+.venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+if [ "$EXTRAS" = "dev,lakehouse" ]; then
+  .venv/bin/python -m bank_assets.lakehouse install-extensions
+fi
 # The PII pseudonym key (.secrets/pii.key, mode 0600; kept if present, refused if others can read it).
 .venv/bin/python -m bank_assets.pseudonym --ensure-key
 (cd dbt_models && DBT_PROFILES_DIR=. DBT_SEND_ANONYMOUS_USAGE_STATS=false ../.venv/bin/dbt parse --quiet)

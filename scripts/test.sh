@@ -2,6 +2,6 @@
 # Quickstart, command 2: set up .venv, lint, and run the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --lakehouse
 .venv/bin/ruff check bank_assets benchmarks tests
 .venv/bin/python -m pytest "$@"

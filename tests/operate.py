@@ -435,7 +435,9 @@ class DagsterHome:
         scale: str = "tiny",
         extra_env: Mapping[str, str] | None = None,
         keep: bool = False,
+        dagster_yaml: Path = DAGSTER_YAML,
     ) -> None:
+        self.dagster_yaml = dagster_yaml
         self.first_month = first_month
         self.last_month = last_month
         self.scale = scale
@@ -454,7 +456,7 @@ class DagsterHome:
         self.tmp = Path(tempfile.mkdtemp(prefix="bank-operate-"))
         self.home = self.tmp / "dagster_home"
         self.home.mkdir()
-        shutil.copy(DAGSTER_YAML, self.home / "dagster.yaml")
+        shutil.copy(self.dagster_yaml, self.home / "dagster.yaml")
         (self.tmp / "warehouse").mkdir()
         (self.tmp / "landing").mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "BANK_"))}
@@ -696,11 +698,13 @@ class DagsterServer(DagsterHome):
         keep: bool = False,
         load_timeout_s: float = 180.0,
         automation_sensor: str = "gold_automation",
+        dagster_yaml: Path = DAGSTER_YAML,
+        port: int = 0,
     ) -> None:
-        super().__init__(first_month, last_month, scale, extra_env, keep)
+        super().__init__(first_month, last_month, scale, extra_env, keep, dagster_yaml)
         self.load_timeout_s = load_timeout_s
         self.automation_sensor = automation_sensor
-        self.port = 0
+        self.port = port
         self.url = ""
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
@@ -715,7 +719,7 @@ class DagsterServer(DagsterHome):
         try:
             # Create the SQLite storages once, before two processes race to create the same tables.
             self.init_storage()
-            self.port = free_port()
+            self.port = self.port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             self._start(
                 "webserver",

@@ -98,3 +98,24 @@ def test_dbt_duckdb_incremental_creates_its_temporary_relation_after_the_pre_hoo
     assert not re.search(r"run_hooks|run_query\((?!create_table_as)", between), (
         f"{seam}: something now runs between building the temporary relation and inserting from it"
     )
+
+
+DBT_DUCKDB_MACROS = Path(__import__("dbt.include.duckdb", fromlist=["x"]).__path__[0]) / "macros"
+LAKE_SEAM = "dbt-duckdb changed underneath dbt_models/macros/lake_partitioning.sql"
+
+
+def test_materializations_ask_the_overridable_partitioning_macro():
+    """Gold's DuckLake partitioning (the lakehouse profile) overrides duckdb__get_partitioned_by in
+    the root project: it works only while dbt-duckdb's table and incremental materializations call
+    that macro by its bare name and hand its result to create_table_as."""
+    for name in ("table.sql", "incremental.sql"):
+        text = (DBT_DUCKDB_MACROS / "materializations" / name).read_text()
+        assert "duckdb__get_partitioned_by(target_relation, false)" in text, (
+            f"{LAKE_SEAM}: materializations/{name} no longer calls duckdb__get_partitioned_by"
+        )
+        assert "partitioned_by=partitioned_by" in text, f"{LAKE_SEAM}: {name} no longer passes partitioned_by on"
+    adapters = (DBT_DUCKDB_MACROS / "adapters.sql").read_text()
+    assert re.search(r"macro duckdb__get_partitioned_by\(relation, temporary\)", adapters), (
+        f"{LAKE_SEAM}: duckdb__get_partitioned_by(relation, temporary) is gone from adapters.sql"
+    )
+    assert "set partitioned by" in adapters, f"{LAKE_SEAM}: no more ALTER TABLE ... SET PARTITIONED BY in adapters.sql"

@@ -12,7 +12,6 @@ Every step writing the warehouse goes through :func:`atomic_step` (bronze, silve
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +20,11 @@ from dataclasses import dataclass
 import duckdb
 from dagster import AssetExecutionContext, DagsterInstance, DagsterRunStatus, Failure
 
+from bank_assets.lakehouse.profile import retry_on_conflict
 from bank_assets.recovery import _dead_reason, sweep_dead_runs
 from bank_assets.warehouse import journal
 from bank_assets.warehouse.bronze import LandingFileError
+from bank_assets.warehouse.connection import rollback_if_open
 
 Log = Callable[[str], None]
 
@@ -112,14 +113,17 @@ def atomic_step(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) 
 
 def prepare(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> None:
     """Settle earlier runs, then refuse if this run was already rolled back."""
-    settle(con, context.instance, context.run.run_id, context.log.info)
+    retry_on_conflict(
+        lambda: settle(con, context.instance, context.run.run_id, context.log.info),
+        log=context.log.warning,
+        what="journal settle",
+    )
     refuse_if_rolled_back(con, context.run.run_id, step_name(context))
 
 
 def undo(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection, error: BaseException) -> int:
     """Roll this run back (once its transaction, if any, is closed)."""
-    with contextlib.suppress(duckdb.Error):  # no transaction was open
-        con.execute("ROLLBACK")
+    rollback_if_open(con)
     restored = journal.rollback(con, context.run.run_id, step_name(context), str(error)[:300])
     context.log.error(
         f"{step_name(context)} failed; restored {restored} partitions this run had replaced: bronze, silver and "

@@ -14,9 +14,9 @@ from dagster import (
 
 from bank_assets.assets.atomic import atomic_step
 from bank_assets.assets.common import (
+    INGEST_BACKFILL,
+    INGEST_POOL,
     OWNER,
-    SINGLE_RUN,
-    WAREHOUSE_POOL,
     column_schema,
     key,
     months_of,
@@ -53,11 +53,11 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
         key=key("bronze", name),
         deps=[key("landing", name)],
         partitions_def=monthly_partitions,
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=INGEST_BACKFILL,
         group_name="bronze",
         kinds={"duckdb"},
         owners=[OWNER],
-        pool=WAREHOUSE_POOL,
+        pool=INGEST_POOL,
         description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
         f"A re-run replaces the month's partition atomically.",
         metadata={

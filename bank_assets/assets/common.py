@@ -22,14 +22,26 @@ from dagster import (
 )
 
 from bank_assets.contracts import Contract
+from bank_assets.lakehouse.profile import is_lakehouse
 from bank_assets.partitions import monthly_partitions, partition_month
 
 OWNER = "team:data-platform"
 WAREHOUSE_POOL = "duckdb_warehouse"  # every step writing the DuckDB file; limit 1 in dagster.yaml
+#: Pools by profile. Embedded: every warehouse step shares the DuckDB file's single writer. Lakehouse
+#: (DuckLake takes concurrent writers): ingest and reports take no pool; gold takes `gold_months`,
+#: limit 1 (deploy/lakehouse/dagster.yaml), so gold runs go one at a time, in the order they were
+#: queued (month M's SCD2 versions and snapshots read month M-1's).
+INGEST_POOL = None if is_lakehouse() else WAREHOUSE_POOL
+GOLD_POOL = "gold_months" if is_lakehouse() else WAREHOUSE_POOL
+REPORTS_POOL = None if is_lakehouse() else WAREHOUSE_POOL
 #: Every asset takes a range of months in ONE run (a UI backfill, `dagster asset materialize
 #: --partition-range`): the step walks the months in order and records each month's metadata and
 #: check results on that month's partition.
 SINGLE_RUN = BackfillPolicy.single_run()
+#: Landing, bronze and silver. On the lakehouse profile (DuckLake takes concurrent writers of
+#: different months) a backfill runs one month per run, so months load side by side on several
+#: workers; gold keeps SINGLE_RUN and its month order (bank_assets.assets.gold).
+INGEST_BACKFILL = BackfillPolicy.multi_run(1) if is_lakehouse() else SINGLE_RUN
 
 
 def key(layer: str, table: str) -> AssetKey:

@@ -67,7 +67,10 @@ def environ(values: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[No
 
 def parsed_manifest(runner_cls: Any) -> Any:
     """The project's manifest, parsed once per (project, profiles, warehouse) in this process."""
-    key = tuple(os.environ.get(k, "") for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE"))
+    key = tuple(
+        os.environ.get(k, "")
+        for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE", "BANK_PROFILE", "BANK_LAKE_CATALOG")
+    )
     if key not in _MANIFESTS:
         result = runner_cls().invoke(["parse", "--quiet"])
         if not result.success:

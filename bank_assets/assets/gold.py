@@ -40,8 +40,10 @@ from dagster import (
     AutomationCondition,
     Failure,
     Output,
+    PartitionMapping,
     TableColumn,
     TableSchema,
+    TimeWindowPartitionMapping,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -54,20 +56,26 @@ from dagster_dbt.errors import DagsterDbtError
 
 from bank_assets.assets.atomic import failure, prepare, step_name, undo
 from bank_assets.assets.common import (
+    GOLD_POOL,
     OWNER,
     SINGLE_RUN,
-    WAREHOUSE_POOL,
     check_outputs,
     partition_keys,
     partitioned_check_spec,
 )
 from bank_assets.assets.dbt_inprocess import InProcessDbtCliResource, environ
+from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env, retry_on_conflict
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
 from bank_assets.settings import DBT_PROJECT_DIR
 from bank_assets.warehouse import journal
+from bank_assets.warehouse.connection import rollback_if_open
 
+#: every month up to the partition's own (the lakehouse profile's silver -> gold dependency)
+SILVER_HISTORY = TimeWindowPartitionMapping(
+    start_offset=-len(monthly_partitions.get_partition_keys()), end_offset=0, allow_nonexistent_upstream_partitions=True
+)
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
 #: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
@@ -162,6 +170,20 @@ class BankDbtTranslator(DagsterDbtTranslator):
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
         return GOLD_AUTOMATION
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> PartitionMapping | None:
+        """On the lakehouse profile a gold month depends on silver of every month up to it.
+
+        Month M's SCD2 versions and periodic snapshots read the months before it. The embedded
+        profile builds one month at a time; the lakehouse loads months of silver side by side, so
+        the dependency is declared: a backfill requests gold for a month only once silver of every
+        earlier month it targets is in, so gold runs are queued oldest month first (and the
+        `gold_months` pool runs them one at a time, in that order)."""
+        if is_lakehouse() and dbt_parent_resource_props.get("resource_type") == "source":
+            return SILVER_HISTORY
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -270,6 +292,46 @@ def journal_scopes(keys: Iterable[AssetKey], month: dt.date) -> list[journal.Sco
     return scopes
 
 
+def save_journal(context: AssetExecutionContext, con: Any, month: dt.date) -> None:
+    """Copy what the month's dbt build may replace into the run journal, in one transaction."""
+
+    def attempt() -> None:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for scope in journal_scopes(context.selected_asset_keys, month):
+                journal.save(con, context.run.run_id, scope, step_name(context))
+            con.execute("COMMIT")
+        except Exception:
+            rollback_if_open(con)
+            raise
+
+    retry_on_conflict(attempt, log=context.log.warning, what=f"gold journal {month:%Y-%m}")
+
+
+def require_previous_month(context: AssetExecutionContext) -> None:
+    """Refuse to build gold for months whose previous month has silver but no gold yet.
+
+    Asset backfills and automation already order gold by month on the lakehouse profile (the
+    self-dependency above); a job backfill (``dagster job backfill``: one run per month, several
+    at once) does not. Building month M before M-1 would open SCD2 versions out of order, so the
+    run fails instead, before writing anything, naming the month to build first."""
+    first = partition_keys(context)[0]
+    keys = monthly_partitions.get_partition_keys()
+    if keys.index(first) == 0:
+        return
+    prev_key = keys[keys.index(first) - 1]
+    instance = context.instance
+    model = sorted(context.selected_asset_keys, key=str)[0]
+    silver = [k for k in context.assets_def.dependency_keys if k.path[0] == "silver"]
+    has_silver = any(prev_key in instance.get_materialized_partitions(k) for k in silver)
+    if has_silver and prev_key not in instance.get_materialized_partitions(model):
+        raise Failure(
+            description=f"gold {first[:7]} needs gold {prev_key[:7]} first (SCD2 versions and snapshots read the "
+            f"month before), and {prev_key[:7]} has silver but no gold yet. Nothing was written. Build the months "
+            "in order: a backfill of the assets (the UI's Materialize) orders them on this profile."
+        )
+
+
 @cache
 def dbt_project_manifest() -> dict[str, Any]:
     return json.loads(Path(dbt_project.manifest_path).read_text())
@@ -282,31 +344,31 @@ def dbt_project_manifest() -> dict[str, Any]:
     partitions_def=monthly_partitions,
     backfill_policy=SINGLE_RUN,
     dagster_dbt_translator=translator,
-    pool=WAREHOUSE_POOL,
+    pool=GOLD_POOL,
 )
 def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     """Every dbt model, one `dbt build` per month of the run, oldest first."""
     built: dict[str, None] = {}  # output names in the order dbt built them
     clean_stale_dbt_targets(Path(dbt_project.project_dir) / "target", context.log.info)
+    if is_lakehouse():
+        require_previous_month(context)
     for pk in partition_keys(context):
         start, end = month_window(pk)
         with warehouse.connect(log=context.log.warning) as con:
             prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
-            con.execute("BEGIN TRANSACTION")
-            for scope in journal_scopes(context.selected_asset_keys, start):
-                journal.save(con, context.run.run_id, scope, step_name(context))
-            con.execute("COMMIT")
+            save_journal(context, con, start)
         # cautious: a singular test that reads several models runs only when all of them are built
         # in this run (a run may build a subset, e.g. when a backfill waits for earlier months)
         env = {
             **window_env(start, end),
             "BANK_WAREHOUSE": warehouse.resolved_path,
             "DBT_INDIRECT_SELECTION": "cautious",
+            **lake_dbt_env(),
         }
         context.log.info(f"dbt build for {pk[:7]}: window [{start}, {end})")
         try:
             with (
-                invocation_target(context, "gold", warehouse.resolved_path) as target,
+                invocation_target(context, "gold", warehouse.identity) as target,
                 environ(env, unset=WINDOW_ENV),
             ):
                 invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
-from bank_assets.assets.common import OWNER, SINGLE_RUN, column_schema, key, partition_keys
+from bank_assets.assets.common import INGEST_BACKFILL, OWNER, column_schema, key, partition_keys
 from bank_assets.contracts import CONTRACTS, TABLES
 from bank_assets.layout import landing_file, manifest_file, resolve_landing_file
 from bank_assets.partitions import monthly_partitions
@@ -64,7 +64,7 @@ def describe(root: Path, table: str, month: str) -> dict:
     name="landing_files",
     specs=[_spec(t) for t in TABLES],
     partitions_def=monthly_partitions,
-    backfill_policy=SINGLE_RUN,
+    backfill_policy=INGEST_BACKFILL,
     can_subset=True,
 )
 def landing_files(context: AssetExecutionContext, landing: LandingZone):

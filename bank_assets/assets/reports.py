@@ -27,7 +27,7 @@ from dagster import (
     asset,
 )
 
-from bank_assets.assets.common import OWNER, SINGLE_RUN, WAREHOUSE_POOL, months_of
+from bank_assets.assets.common import OWNER, REPORTS_POOL, SINGLE_RUN, months_of
 from bank_assets.assets.gold import GOLD_AUTOMATION, dbt_project_manifest, gold
 from bank_assets.partitions import monthly_partitions
 from bank_assets.reports import dashboard as dash
@@ -67,7 +67,7 @@ def _kpi_metadata(cards: list[dict]) -> dict[str, object]:
     partitions_def=monthly_partitions,
     backfill_policy=SINGLE_RUN,
     automation_condition=GOLD_AUTOMATION,
-    pool=WAREHOUSE_POOL,
+    pool=REPORTS_POOL,
     owners=[OWNER],
     tags=TAGS,
     description="Executive dashboard of the month: one self-contained HTML file (Plotly, opens offline) "
@@ -112,7 +112,7 @@ def gold_tables() -> dict[str, str]:
     partitions_def=monthly_partitions,
     backfill_policy=SINGLE_RUN,
     automation_condition=GOLD_AUTOMATION,
-    pool=WAREHOUSE_POOL,
+    pool=REPORTS_POOL,
     owners=[OWNER],
     tags={"dagster/kind/parquet": ""},
     description="Every gold table as Parquet (zstd) under <BANK_REPORTS_DIR>/exports/<table>/year=YYYY/month=MM/, "

@@ -25,9 +25,9 @@ from dagster import (
 from bank_assets.assets.atomic import atomic_step
 from bank_assets.assets.bronze import LINEAGE
 from bank_assets.assets.common import (
+    INGEST_BACKFILL,
+    INGEST_POOL,
     OWNER,
-    SINGLE_RUN,
-    WAREHOUSE_POOL,
     check_evaluation,
     check_outputs,
     column_schema,
@@ -92,11 +92,11 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
         key=asset_key,
         deps=[key("bronze", name), *[key("silver", p) for p in parents(contract)]],
         partitions_def=monthly_partitions,
-        backfill_policy=SINGLE_RUN,
+        backfill_policy=INGEST_BACKFILL,
         group_name="silver",
         kinds={"duckdb"},
         owners=[OWNER],
-        pool=WAREHOUSE_POOL,
+        pool=INGEST_POOL,
         check_specs=[partitioned_check_spec(s.name, asset_key, s.description, s.blocking) for s in specs],
         description=f"silver.{name}: {contract.description} Typed by contract, deduplicated on "
         f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "

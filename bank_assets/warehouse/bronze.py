@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from bank_assets.contracts import Contract
+from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict
+from bank_assets.warehouse.connection import rollback_if_open
 from bank_assets.warehouse.journal import Scope, month_scope
 
 
@@ -309,29 +311,36 @@ def load(
 ) -> BronzeLoad:
     """Replace the month's partition with the file's rows, atomically. `save` (the run journal)
     copies the rows replaced, in the same transaction. An empty or collapsed month is refused."""
-    errors: list[Exception] = []
-    con.register("_bronze_in", read_landing(path, contract, errors))
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
     where = "_partition_month = $part"
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
-        if save is not None:
-            save(bronze_scope(contract, partition))
-        con.execute(bronze_ddl(contract))
-        con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
-        con.execute(
-            f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
-            {"file": str(path), "ts": ingested_at, "part": partition},
-        )
-        n = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}).fetchone()[0]
-        check_volume(con, contract, path, partition, n, allow_empty)
-        con.execute("COMMIT")
-    except Exception as e:
-        con.execute("ROLLBACK")
-        if errors:  # the file broke while DuckDB was reading it: report the file's error
-            raise errors[0] from e
-        raise
-    finally:
-        con.unregister("_bronze_in")
+
+    def attempt() -> int:
+        errors: list[Exception] = []
+        con.register("_bronze_in", read_landing(path, contract, errors))
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
+            if save is not None:
+                save(bronze_scope(contract, partition))
+            create_partitioned(con, f"bronze.{contract.name}", bronze_ddl(contract), "_partition_month")
+            con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
+            con.execute(
+                f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
+                {"file": str(path), "ts": ingested_at, "part": partition},
+            )
+            n = con.execute(
+                f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}
+            ).fetchone()
+            check_volume(con, contract, path, partition, n[0], allow_empty)
+            con.execute("COMMIT")
+            return int(n[0])
+        except Exception as e:
+            rollback_if_open(con)
+            if errors:  # the file broke while DuckDB was reading it: report the file's error
+                raise errors[0] from e
+            raise
+        finally:
+            con.unregister("_bronze_in")
+
+    n = retry_on_conflict(attempt, what=f"bronze.{contract.name} {partition:%Y-%m}")
     return BronzeLoad(rows=n, path=str(path))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
 
+from bank_assets.lakehouse.profile import is_lakehouse, open_lake
 from bank_assets.settings import env
 
 
@@ -34,7 +35,11 @@ def _holder(err: Exception) -> str:
 def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Open with our memory cap. When this process already holds the database open under another
     configuration (dbt-duckdb's connection of an in-process dbt run may outlive the run), DuckDB
-    refuses a new configuration: share that instance and set the cap on it instead."""
+    refuses a new configuration: share that instance and set the cap on it instead.
+
+    On the lakehouse profile the path is not used: the connection attaches the DuckLake catalog."""
+    if is_lakehouse():
+        return open_lake(memory_limit(), read_only=read_only)
     try:
         return duckdb.connect(path, read_only=read_only, config={"memory_limit": memory_limit()})
     except duckdb.ConnectionException as err:
@@ -54,7 +59,7 @@ def connect(
     DuckDB allows one writing process per file. Runs are serialized by the `duckdb_warehouse`
     pool; this retry covers anything else (a notebook, a BI tool opened read-write).
     """
-    if not read_only:
+    if not read_only and not is_lakehouse():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
     delay = 0.2
@@ -81,3 +86,11 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK the open transaction, if any. A COMMIT that failed (a DuckLake conflict, a
+    constraint) has already ended it: then there is nothing to roll back, and the caller's own
+    error is the one to report."""
+    with suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 
 import duckdb
 
+from bank_assets.lakehouse.profile import is_lakehouse
+from bank_assets.warehouse.connection import rollback_if_open
+
 SCHEMA = "_journal"
 
 
@@ -131,7 +134,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback_if_open(con)
         raise
 
 
@@ -152,7 +155,11 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
     with _transaction(con):
         for table, predicate, id_column, existed, backup in entries:
             if not existed:
-                con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
+                if is_lakehouse():  # other runs may write other months of it meanwhile: remove ours only
+                    if _table_exists(con, table):
+                        con.execute(f"DELETE FROM {table} WHERE {predicate}")
+                else:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
                 continue
             if not _table_exists(con, table):
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM {backup}")

@@ -29,7 +29,9 @@ from bank_assets.contracts import (
     Contract,
     Pseudonym,
 )
+from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict
 from bank_assets.pseudonym import FUNCTION_NAME, register_pseudonym
+from bank_assets.warehouse.connection import rollback_if_open
 from bank_assets.warehouse.journal import Scope, month_scope
 
 
@@ -379,34 +381,48 @@ def publish(
     t = contract.name
     where = "_partition_month = $month"
     params = {"month": month}
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("""CREATE TABLE IF NOT EXISTS silver._partition_stats (
-            table_name VARCHAR, partition_month DATE, bronze_rows BIGINT, silver_rows BIGINT,
-            duplicates_removed BIGINT, rejects BIGINT)""")
-        if save is not None:
-            for scope in publish_scopes(contract, month):
-                save(scope)
-        for target, source in ((t, stage_table(contract)), (f"{t}_rejects", rejects_stage_table(contract))):
-            con.execute(f"CREATE TABLE IF NOT EXISTS silver.{target} AS SELECT * FROM {source} WHERE false")
-            con.execute(f"DELETE FROM silver.{target} WHERE {where}", params)
-            con.execute(f"INSERT INTO silver.{target} BY NAME SELECT * FROM {source}")
-        con.execute(
-            "DELETE FROM silver._partition_stats WHERE table_name = $t AND partition_month IS NOT DISTINCT FROM $m",
-            {"t": t, "m": month},
-        )
-        con.execute(
-            "INSERT INTO silver._partition_stats VALUES ($t, $m, $b, $s, $d, $r)",
-            {
-                "t": t,
-                "m": month,
-                "b": stats["bronze_rows"],
-                "s": stats["silver_rows"],
-                "d": stats["duplicates_removed"],
-                "r": stats["rejects"],
-            },
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+
+    def attempt() -> None:
+        try:
+            con.execute("BEGIN TRANSACTION")
+            create_partitioned(
+                con,
+                "silver._partition_stats",
+                """CREATE TABLE IF NOT EXISTS silver._partition_stats (
+                table_name VARCHAR, partition_month DATE, bronze_rows BIGINT, silver_rows BIGINT,
+                duplicates_removed BIGINT, rejects BIGINT)""",
+                "partition_month",
+            )
+            if save is not None:
+                for scope in publish_scopes(contract, month):
+                    save(scope)
+            for target, source in ((t, stage_table(contract)), (f"{t}_rejects", rejects_stage_table(contract))):
+                create_partitioned(
+                    con,
+                    f"silver.{target}",
+                    f"CREATE TABLE IF NOT EXISTS silver.{target} AS SELECT * FROM {source} WHERE false",
+                    "_partition_month",
+                )
+                con.execute(f"DELETE FROM silver.{target} WHERE {where}", params)
+                con.execute(f"INSERT INTO silver.{target} BY NAME SELECT * FROM {source}")
+            con.execute(
+                "DELETE FROM silver._partition_stats WHERE table_name = $t AND partition_month IS NOT DISTINCT FROM $m",
+                {"t": t, "m": month},
+            )
+            con.execute(
+                "INSERT INTO silver._partition_stats VALUES ($t, $m, $b, $s, $d, $r)",
+                {
+                    "t": t,
+                    "m": month,
+                    "b": stats["bronze_rows"],
+                    "s": stats["silver_rows"],
+                    "d": stats["duplicates_removed"],
+                    "r": stats["rejects"],
+                },
+            )
+            con.execute("COMMIT")
+        except Exception:
+            rollback_if_open(con)
+            raise
+
+    retry_on_conflict(attempt, what=f"silver.{t} {month:%Y-%m}")
