@@ -41,6 +41,7 @@ from typing import Any
 from tests.operate import PROJECT_ROOT, VENV_BIN, DagsterServer, monthly_keys, stop_process_group
 
 INGEST_GROUPS = ("landing", "bronze", "silver")
+GOLD_GROUPS = ("gold", "reports")
 LAKEHOUSE_YAML = PROJECT_ROOT / "deploy" / "lakehouse" / "dagster.yaml"
 #: what a gold checksum covers: every table dbt materializes (views hold no data)
 GOLD_SCHEMAS = ("gold", "intermediate")
@@ -61,6 +62,7 @@ class Trial:
     gold_month_s: dict[str, float] = field(default_factory=dict)
     checksums: dict[str, tuple[int, int]] = field(default_factory=dict)
     month_folders: dict[str, list[str]] = field(default_factory=dict)
+    url: str = ""
 
     def span(self, kind: str) -> float:
         """Seconds from the first start to the last end of the trial's runs of one kind."""
@@ -216,7 +218,19 @@ def start_workers(srv: DagsterServer, n: int, logdir: Path) -> list[subprocess.P
     return procs
 
 
-def run_trial(stack: Any, root: Path, first: str, last: str, scale: str, workers: int, timeout_s: float) -> Trial:
+def run_trial(
+    stack: Any,
+    root: Path,
+    first: str,
+    last: str,
+    scale: str,
+    workers: int,
+    timeout_s: float,
+    keep: contextlib.ExitStack | None = None,
+    ui_port: int = 0,
+) -> Trial:
+    """One backfill on a fresh instance and lake with `workers` Celery workers. With `keep`, the
+    webserver, daemon and workers stay up until that stack closes (the --ui mode)."""
     trial = Trial(workers)
     months = monthly_keys(first, last)
     create_databases(stack, [f"dagster_w{workers}", f"lake_w{workers}"])
@@ -230,48 +244,114 @@ def run_trial(stack: Any, root: Path, first: str, last: str, scale: str, workers
     run_logged(
         [str(VENV_BIN / "python"), "-m", "bank_assets.lakehouse", "init"], {**os.environ}, logdir / "init.log", 300
     )
-    with DagsterServer(first, last, scale, extra_env=env, dagster_yaml=instance_yaml) as srv:
+    with contextlib.ExitStack() as own:
+        servers = keep if keep is not None else own
+        srv = servers.enter_context(
+            DagsterServer(first, last, scale, extra_env=env, dagster_yaml=instance_yaml, port=ui_port)
+        )
         procs = start_workers(srv, workers, logdir)
-        try:
-            began = time.time()
-            ingest = srv.asset_keys_in_groups(INGEST_GROUPS)
-            backfill = srv.launch_backfill(ingest, months, title=f"lakehouse: landing..silver x {len(months)} months")
-            log(
-                f"{workers} worker(s): backfill {backfill} of {len(ingest)} landing..silver assets x {len(months)} "
-                "months launched through the daemon; gold and the reports follow by declarative automation"
-            )
-            summary = srv.wait_idle(timeout_s=timeout_s, quiet_s=30, min_sensor_ticks=1)
-            runs = [r for r in summary.runs if r.start_time]
-            trial.failed = [
-                f"{f.run.run_id[:8]} {f.run.job_name}: {' | '.join(f.messages)[:400]}" for f in summary.failed_runs
-            ]
-            trial.runs = [
-                {
-                    "run_id": r.run_id,
-                    "months": run_months(r.tags),
-                    "kind": "gold" if any(k.startswith("gold") for k in run_kinds(srv, r.run_id)) else "ingest",
-                    "start": r.start_time,
-                    "end": r.end_time,
-                    "seconds": (r.end_time or time.time()) - r.start_time,
-                }
-                for r in sorted(runs, key=lambda r: r.start_time)
-            ]
-            ends = [r["end"] for r in trial.runs if r["end"]]
-            trial.wall_s = (max(ends) if ends else time.time()) - began
-            trial.max_parallel = max_overlap([(r["start"], r["end"] or time.time()) for r in trial.runs])
-            dump_runs(srv, logdir / "runs.json")
-            trial.gold_month_s = gold_month_seconds(srv, [r["run_id"] for r in trial.runs])
-            trial.conflicts_retried = count_conflicts([srv.tmp, logdir])
-        finally:
+
+        def stop_workers() -> None:
             for p in procs:
                 stop_process_group(p)
             log(f"{workers} worker(s): stopped workers {[p.pid for p in procs]}")
+
+        servers.callback(stop_workers)
+        began = time.time()
+        # A backfill of landing..silver (a month per run, side by side on the workers), then one of
+        # gold and the reports over the same months (one run, oldest month first). The automation
+        # sensor, which would otherwise build gold month by month as silver months land, is paused
+        # meanwhile and restarted afterwards (see the README: automation does the same work in
+        # smaller runs).
+        set_sensor(srv, AUTOMATION_SENSOR, running=False)
+        ingest = srv.asset_keys_in_groups(INGEST_GROUPS)
+        backfill = srv.launch_backfill(ingest, months, title=f"lakehouse: landing..silver x {len(months)} months")
+        log(
+            f"{workers} worker(s): backfill {backfill} of {len(ingest)} landing..silver assets x {len(months)} "
+            "months launched through the daemon (GraphQL launchPartitionBackfill, as the UI does)"
+        )
+        srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
+        downstream = srv.asset_keys_in_groups(GOLD_GROUPS)
+        backfill = srv.launch_backfill(downstream, months, title=f"lakehouse: gold and reports x {len(months)} months")
+        log(f"{workers} worker(s): backfill {backfill} of {len(downstream)} gold and report assets launched")
+        srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
+        set_sensor(srv, AUTOMATION_SENSOR, running=True)
+        summary = srv.wait_idle(timeout_s=timeout_s, quiet_s=30, min_sensor_ticks=1)
+        runs = [r for r in summary.runs if r.start_time]
+        trial.failed = [
+            f"{f.run.run_id[:8]} {f.run.job_name}: {' | '.join(f.messages)[:400]}" for f in summary.failed_runs
+        ]
+        trial.runs = [
+            {
+                "run_id": r.run_id,
+                "months": run_months(r.tags),
+                "kind": "gold" if any(k.startswith("gold") for k in run_kinds(srv, r.run_id)) else "ingest",
+                "start": r.start_time,
+                "end": r.end_time,
+                "seconds": (r.end_time or time.time()) - r.start_time,
+            }
+            for r in sorted(runs, key=lambda r: r.start_time)
+        ]
+        ends = [r["end"] for r in trial.runs if r["end"]]
+        trial.wall_s = (max(ends) if ends else time.time()) - began
+        trial.max_parallel = max_overlap([(r["start"], r["end"] or time.time()) for r in trial.runs])
+        dump_runs(srv, logdir / "runs.json")
+        trial.gold_month_s = gold_month_seconds(srv, [r["run_id"] for r in trial.runs])
+        trial.conflicts_retried = count_conflicts([srv.tmp, logdir])
         from bank_assets.warehouse.connection import connect
 
         with connect("", read_only=True) as con:
             trial.checksums = gold_checksums(con)
             trial.month_folders = month_folders(con)
+        trial.url = srv.url
     return trial
+
+
+AUTOMATION_SENSOR = "gold_automation"
+Q_SENSOR = """
+query LakehouseSensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { id sensorState { status } }
+    ... on Error { message }
+  }
+}
+"""
+M_STOP_SENSOR = """
+mutation LakehouseStopSensor($id: String) {
+  stopSensor(id: $id) {
+    __typename
+    ... on StopSensorMutationResult { instigationState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+M_START_SENSOR = """
+mutation LakehouseStartSensor($selector: SensorSelector!) {
+  startSensor(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def set_sensor(srv: DagsterServer, name: str, running: bool) -> None:
+    """Start or stop a sensor as the UI's toggle does (GraphQL)."""
+    selector = {"repositoryLocationName": srv.location_name, "repositoryName": srv.repository_name, "sensorName": name}
+    if running:
+        res = srv.graphql(M_START_SENSOR, {"selector": selector})["startSensor"]
+        status = (res.get("sensorState") or {}).get("status")
+    else:
+        sensor = srv.graphql(Q_SENSOR, {"selector": selector})["sensorOrError"]
+        if sensor["__typename"] != "Sensor":
+            raise RuntimeError(f"sensor {name}: {sensor}")
+        res = srv.graphql(M_STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
+        status = (res.get("instigationState") or {}).get("status")
+    if status != ("RUNNING" if running else "STOPPED"):
+        raise RuntimeError(f"sensor {name}: could not {'start' if running else 'stop'} it: {res}")
+    log(f"sensor {name}: {status}")
 
 
 def with_max_runs(yaml_text: str, n: int) -> str:
@@ -412,6 +492,19 @@ def report(
     return 1 if bad else 0
 
 
+def serve_ui(trial: Trial) -> None:
+    """Block until Ctrl-C (or SIGTERM) with the last trial's webserver, daemon and workers up."""
+    log(
+        f"UI of the lakehouse instance (Dagster storage in PostgreSQL, db dagster_w{trial.workers}; "
+        f"{trial.workers} Celery worker(s)): {trial.url} - Ctrl-C stops everything"
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        log("stopping")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/lakehouse.sh", description=__doc__.split("\n\n")[0])
     p.add_argument("--start", default="2024-01")
@@ -421,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=5400, help="seconds to wait for one backfill")
     p.add_argument("--root", type=Path, help="throwaway folder (default: a new temp dir, removed at the end)")
     p.add_argument("--keep", action="store_true", help="keep the throwaway folder (logs, landing, warehouses)")
+    p.add_argument(
+        "--ui",
+        action="store_true",
+        help="after the report, keep the last trial's UI, daemon and workers up until Ctrl-C",
+    )
+    p.add_argument("--port", type=int, default=3000, help="the UI's port with --ui (default 3000)")
     args = p.parse_args(argv)
 
     from bank_assets.lakehouse.profile import install_extensions
@@ -448,10 +547,26 @@ def main(argv: list[str] | None = None) -> int:
             ref = embedded_checksums(root)
             log(f"embedded default: {embedded_s:.1f} s, {len(ref)} gold tables")
             trials = []
-            for n in worker_counts:
-                trials.append(run_trial(stack, root, first, last, args.scale, n, args.timeout))
-                log(f"{n} worker(s): {trials[-1].wall_s:.1f} s")
-            rc = report(first, last, args.scale, landing_s, embedded_s, ref, trials)
+            with contextlib.ExitStack() as ui:
+                for i, n in enumerate(worker_counts):
+                    hold = args.ui and i == len(worker_counts) - 1
+                    trials.append(
+                        run_trial(
+                            stack,
+                            root,
+                            first,
+                            last,
+                            args.scale,
+                            n,
+                            args.timeout,
+                            ui if hold else None,
+                            args.port if hold else 0,
+                        )
+                    )
+                    log(f"{n} worker(s): {trials[-1].wall_s:.1f} s")
+                rc = report(first, last, args.scale, landing_s, embedded_s, ref, trials)
+                if args.ui:
+                    serve_ui(trials[-1])
     finally:
         if not args.keep and not args.root:
             shutil.rmtree(root, ignore_errors=True)

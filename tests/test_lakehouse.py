@@ -206,13 +206,21 @@ def test_months_write_side_by_side_and_a_rollback_touches_only_its_month(tmp_pat
             }, files
 
             # 2. run-e replaces January and fails: its rollback restores January only, while
-            #    February (written by other runs meanwhile) stays as it is
+            #    February (written by other runs meanwhile) stays as it is. A reader (read-only
+            #    attach) inside one transaction keeps its snapshot while run-e commits.
             before = con.execute("SELECT count(*), sum(hash(t)) FROM bronze.transactions t").fetchone()
-            con.execute("BEGIN TRANSACTION")
-            scope = journal.month_scope("bronze.transactions", "_partition_month", dt.date(2024, 1, 1))
-            journal.save(con, "run-e", scope, "bronze__transactions")
-            con.execute("DELETE FROM bronze.transactions WHERE _partition_month = DATE '2024-01-01'")
-            con.execute("COMMIT")
+            with connect("", read_only=True) as reader:
+                reader.execute("BEGIN TRANSACTION")
+                seen = reader.execute("SELECT count(*) FROM bronze.transactions").fetchone()[0]
+                con.execute("BEGIN TRANSACTION")
+                scope = journal.month_scope("bronze.transactions", "_partition_month", dt.date(2024, 1, 1))
+                journal.save(con, "run-e", scope, "bronze__transactions")
+                con.execute("DELETE FROM bronze.transactions WHERE _partition_month = DATE '2024-01-01'")
+                con.execute("COMMIT")
+                assert reader.execute("SELECT count(*) FROM bronze.transactions").fetchone()[0] == seen == before[0]
+                reader.execute("COMMIT")
+                now = reader.execute("SELECT count(*) FROM bronze.transactions").fetchone()[0]
+                assert now == rows["2024-02"], f"a new read sees {now} rows, expected February's {rows['2024-02']}"
         extra = start("2024-02", "run-f")
         assert extra.wait(timeout=600) == 0, extra.stderr.read() if extra.stderr else ""
         with connect("") as con:

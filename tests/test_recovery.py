@@ -168,7 +168,8 @@ def test_profile_uses_the_wait_plugin_and_retries():
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
 
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["bank_lakehouse"]
-    output = dict(profile["outputs"][profile["target"]], path="/tmp/x.duckdb", database="x", schema="main")
+    assert "else 'duckdb'" in profile["target"], "the embedded DuckDB file must stay dbt's default target"
+    output = dict(profile["outputs"]["duckdb"], path="/tmp/x.duckdb", database="x", schema="main")
     output.pop("type")
     creds = DuckDBCredentials.from_dict(output)
     assert [p.module for p in creds.plugins or []] == ["bank_assets.recovery"]

@@ -8,8 +8,9 @@
 * ``reports/gold_exports``: every gold table as Parquet, ``year=/month=`` folders, replaced
   atomically per month, plus ``customer_360.csv`` of the latest month: the read path for BI.
 
-Both read the warehouse only (read-only connections) and take the ``duckdb_warehouse`` pool, so
-they never run while a writer holds the file. Like gold, they follow their parents month by month
+Both read the warehouse only (read-only connections). On the embedded profile they take the
+``duckdb_warehouse`` pool, so they never run while a writer holds the file; on the lakehouse
+profile they take none (a DuckLake reader sees committed snapshots). Like gold, they follow their parents month by month
 (``GOLD_AUTOMATION``), and a range run walks its months oldest first, recording each month's
 metadata on its partition.
 """
