@@ -257,13 +257,13 @@ def run_trial(
             log(f"{workers} worker(s): stopped workers {[p.pid for p in procs]}")
 
         servers.callback(stop_workers)
+        pause_sensor(srv, AUTOMATION_SENSOR)
         began = time.time()
         # A backfill of landing..silver (a month per run, side by side on the workers), then one of
         # gold and the reports over the same months (one run, oldest month first). The automation
         # sensor, which would otherwise build gold month by month as silver months land, is paused
         # meanwhile and restarted afterwards (see the README: automation does the same work in
         # smaller runs).
-        set_sensor(srv, AUTOMATION_SENSOR, running=False)
         ingest = srv.asset_keys_in_groups(INGEST_GROUPS)
         backfill = srv.launch_backfill(ingest, months, title=f"lakehouse: landing..silver x {len(months)} months")
         log(
@@ -335,6 +335,21 @@ mutation LakehouseStartSensor($selector: SensorSelector!) {
   }
 }
 """
+
+
+def pause_sensor(srv: DagsterServer, name: str, timeout_s: float = 180) -> None:
+    """Stop a sensor once the daemon has evaluated it: a stop sent before its first tick can be
+    overwritten by the daemon creating the sensor's state (seen here), so wait for one finished
+    tick, stop it, and check that it stays stopped."""
+    deadline = time.monotonic() + timeout_s
+    while not [t for t in srv.sensor_ticks(name)[1] if t["status"] != "STARTED"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sensor {name}: no tick in {timeout_s:.0f}s")
+        time.sleep(1)
+    set_sensor(srv, name, running=False)
+    time.sleep(2)
+    if srv.sensor_ticks(name)[0] != "STOPPED":
+        raise RuntimeError(f"sensor {name} did not stay stopped")
 
 
 def set_sensor(srv: DagsterServer, name: str, running: bool) -> None:
