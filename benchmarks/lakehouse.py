@@ -549,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     worker_counts = [int(x) for x in args.workers.split(",")]
     root = args.root or Path(tempfile.mkdtemp(prefix="bank-lakehouse-"))
     root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # PostgreSQL runs as its own OS user when we are root: it must reach its folder
     log(f"extensions from PyPI wheels: {', '.join(install_extensions())}")
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

@@ -153,7 +153,7 @@ def test_months_write_side_by_side_and_a_rollback_touches_only_its_month(tmp_pat
         with open(landing_file(landing, "transactions", m), newline="") as fh:
             rows[m] = sum(1 for _ in csv.reader(fh)) - 1
 
-    with local_stack(tmp_path / "stack", log=lambda m: None) as stack:
+    with local_stack(log=lambda m: None) as stack:  # its own folder: pytest's tmp_path is private to us
         env = {
             "BANK_PROFILE": "lakehouse",
             "BANK_LAKE_CATALOG": stack.pg_dsn("lake"),
@@ -233,14 +233,13 @@ def test_months_write_side_by_side_and_a_rollback_touches_only_its_month(tmp_pat
 
 
 @pytest.mark.slow
-def test_backfill_through_the_daemon_on_two_workers_equals_the_embedded_default(tmp_path):
+def test_backfill_through_the_daemon_on_two_workers_equals_the_embedded_default():
     """scripts/lakehouse.sh at tiny scale over 2 months and 2 workers: the backfill of landing..silver
     runs both months at once on the two Celery workers, gold follows by automation, every run
     succeeds, each layer's Parquet sits in one folder per month, and every gold table has the
     same rows (count and the sum of row hashes) as the embedded default on the same files."""
     need_stack()
     cmd = [PY, "-m", "benchmarks.lakehouse", "--months", "2", "--scale", "tiny", "--workers", "2"]
-    cmd += ["--root", str(tmp_path / "lakehouse")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BANK_", "DAGSTER_"))}
     cp = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400)
     print(cp.stdout[-6000:])
