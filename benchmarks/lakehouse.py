@@ -180,26 +180,25 @@ def create_databases(stack: Any, names: list[str]) -> None:
 
 
 def lake_env(stack: Any, workers: int) -> dict[str, str]:
+    """The lakehouse settings of one trial: the stack's servers (its env()), the trial's own
+    catalog, data prefix, Dagster database and Redis databases."""
     redis = stack.redis_url.rsplit("/", 1)[0]
-    return {
-        "BANK_PROFILE": "lakehouse",
-        "BANK_LAKE_CATALOG": stack.pg_dsn(f"lake_w{workers}"),
-        "BANK_LAKE_DATA_PATH": f"s3://{stack.bucket}/w{workers}/",
-        "BANK_S3_ENDPOINT": stack.s3_endpoint,
-        "BANK_S3_KEY_ID": stack.s3_key_id,
-        "BANK_S3_SECRET": stack.s3_secret,
-        "BANK_S3_REGION": "us-east-1",
-        "BANK_S3_USE_SSL": "false",
-        "BANK_DAGSTER_PG_HOST": stack.pg_host,
-        "BANK_DAGSTER_PG_PORT": str(stack.pg_port),
-        "BANK_DAGSTER_PG_USER": stack.pg_user,
-        "BANK_DAGSTER_PG_PASSWORD": "",
-        "BANK_DAGSTER_PG_DB": f"dagster_w{workers}",
-        "BANK_CELERY_BROKER": f"{redis}/{2 * workers}",
-        "BANK_CELERY_BACKEND": f"{redis}/{2 * workers + 1}",
-        "BANK_DUCKDB_EXTENSION_DIR": os.environ.get("BANK_DUCKDB_EXTENSION_DIR")
+    env = {k: v for k, v in stack.env().items() if k.startswith(("BANK_S3_", "BANK_LAKE_"))}
+    env.update(
+        BANK_PROFILE="lakehouse",
+        BANK_LAKE_CATALOG=stack.pg_dsn(f"lake_w{workers}"),
+        BANK_LAKE_DATA_PATH=f"s3://{stack.bucket}/w{workers}/",
+        BANK_DAGSTER_PG_HOST=stack.pg_host,
+        BANK_DAGSTER_PG_PORT=str(stack.pg_port),
+        BANK_DAGSTER_PG_USER=stack.pg_user,
+        BANK_DAGSTER_PG_PASSWORD="",
+        BANK_DAGSTER_PG_DB=f"dagster_w{workers}",
+        BANK_CELERY_BROKER=f"{redis}/{2 * workers}",
+        BANK_CELERY_BACKEND=f"{redis}/{2 * workers + 1}",
+        BANK_DUCKDB_EXTENSION_DIR=os.environ.get("BANK_DUCKDB_EXTENSION_DIR")
         or str(PROJECT_ROOT / ".duckdb" / "extensions"),
-    }
+    )
+    return env
 
 
 def start_workers(srv: DagsterServer, n: int, logdir: Path) -> list[subprocess.Popen]:

@@ -5,7 +5,6 @@
         stack.pg_url("dagster")           # postgresql://...@127.0.0.1:.../dagster (Dagster's storage)
         stack.s3_endpoint, stack.s3_key_id, stack.s3_secret, stack.bucket
         stack.redis_url                   # redis://127.0.0.1:.../0
-        stack.spawn("worker", [...])      # more processes, stopped with the stack
 
     python -m bank_assets.lakehouse.stack up [--root DIR] [--keep]   # prints `export NAME=value` lines
 
@@ -577,18 +576,6 @@ class Stack:
             "BANK_S3_BUCKET": self.bucket,
             "BANK_REDIS_URL": self.redis_url,
         }
-
-    def spawn(
-        self,
-        name: str,
-        argv: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | str | None = None,
-        log_path: Path | None = None,
-    ) -> int:
-        """Start `argv` in its own process group, stopped with the stack (see `Supervisor.spawn`)."""
-        return self.supervisor.spawn(name, argv, env=env, cwd=cwd, log_path=log_path)
 
     def pids(self) -> dict[str, int]:
         return self.supervisor.pids()
