@@ -80,6 +80,12 @@ SPEND_CATEGORIES = (
 )
 CATEGORIES = (*SPEND_CATEGORIES, "CASH", "UTILITIES", "SUBSCRIPTIONS", "LOAN", "TRANSFER", "INCOME")
 CHANNELS = ("POS", "ONLINE", "ATM", "BRANCH", "TRANSFER", "AUTO_DEBIT")
+CAMPAIGN_CHANNELS = ("EMAIL", "SMS", "APP_PUSH", "BRANCH")
+CAMPAIGN_OFFERS = ("CASHBACK", "RATE_DISCOUNT", "FEE_WAIVER", "AWARENESS")
+CAMPAIGN_ARMS = ("TREATMENT", "CONTROL")
+INTERACTION_CHANNELS = ("PHONE", "BRANCH", "APP_CHAT", "EMAIL")
+INTERACTION_REASONS = ("COMPLAINT", "INQUIRY", "CARD_BLOCK", "PRODUCT_INFO", "ADDRESS_CHANGE")
+AGENT_TEAMS = ("CALL_CENTER", "BRANCH_STAFF", "DIGITAL")
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,9 @@ class Contract:
     #: the trailing months' mean is refused
     #: (bank_assets.warehouse.bronze.check_volume; bronze's run config overrides both).
     may_be_empty: bool = False
+    #: False for tables that arrive in bursts (campaign targeting lands in a campaign's first
+    #: month only): bronze's volume-collapse check is skipped, the empty-file rule still applies.
+    steady_volume: bool = True
     #: Keyed pseudonyms of PII columns, added as silver columns (gold reads these, never the PII).
     pseudonyms: tuple[Pseudonym, ...] = ()
 
@@ -352,6 +361,84 @@ FX_RATES = Contract(
     ),
 )
 
+CAMPAIGNS = Contract(
+    name="campaigns",
+    description="The marketing plan: campaigns with their offer, channel, window and control-group share "
+    "(reference data, monthly snapshot; a year's campaigns are listed from its January).",
+    grain="one row per campaign per snapshot month",
+    partitioning="reference",
+    key=("campaign_id",),
+    columns=(
+        _c("campaign_id", "id", "Campaign identifier.", required=True),
+        _c("campaign_name", "text", "Display name.", required=True),
+        _c("channel", "code", "Channel the offer is sent through.", required=True, accepted=CAMPAIGN_CHANNELS),
+        _c("offer", "code", "What the campaign offers.", required=True, accepted=CAMPAIGN_OFFERS),
+        _c("target_segment", "code", "Segment targeted.", required=True, accepted=SEGMENTS),
+        _c("start_date", "date", "First day of the campaign.", required=True),
+        _c("end_date", "date", "First day after the campaign (half-open window).", required=True),
+        _c("treatment_share", "decimal", "Share of targeted customers contacted; the rest is the control group.",
+           required=True),
+        _c("cost_per_contact", "money", "Cost of one contact, in PEN.", required=True, nonnegative=True),
+    ),
+)
+
+CAMPAIGN_TARGETS = Contract(
+    name="campaign_targets",
+    description="Customers drawn for a campaign, each assigned at random to the treatment arm (contacted) or "
+    "to the control group (held out); landed in the campaign's first month.",
+    grain="one row per campaign and targeted customer",
+    partitioning="events",
+    key=("target_id",),
+    event_column="assigned_date",
+    may_be_empty=True,
+    steady_volume=False,
+    columns=(
+        _c("target_id", "id", "Assignment identifier.", required=True),
+        _c("customer_id", "id", "Targeted customer.", required=True, references="customers.customer_id"),
+        _c("campaign_id", "id", "Campaign.", required=True, references="campaigns.campaign_id"),
+        _c("arm", "code", "TREATMENT (contacted) or CONTROL (held out).", required=True, accepted=CAMPAIGN_ARMS),
+        _c("assigned_date", "date", "Date of the random assignment (the campaign's first day).", required=True),
+        _c("contact_note", "text", "Free-text note of the contact centre, may be empty."),
+    ),
+)
+
+CUSTOMER_INTERACTIONS = Contract(
+    name="customer_interactions",
+    description="Contacts of customers with the bank (calls, branch visits, chats, emails), with the "
+    "reason, the agent who handled it and the satisfaction survey answer.",
+    grain="one row per interaction",
+    partitioning="events",
+    key=("interaction_id",),
+    event_column="interaction_ts",
+    columns=(
+        _c("interaction_id", "id", "Interaction identifier.", required=True),
+        _c("customer_id", "id", "Customer.", required=True, references="customers.customer_id"),
+        _c("interaction_ts", "timestamp", "Start of the interaction (local time).", required=True),
+        _c("channel", "code", "Contact channel.", required=True, accepted=INTERACTION_CHANNELS),
+        _c("reason", "code", "Reason of the contact.", required=True, accepted=INTERACTION_REASONS),
+        _c("agent_id", "id", "Agent who handled it.", required=True),
+        _c("agent_team", "code", "Team of the agent.", required=True, accepted=AGENT_TEAMS),
+        _c("handle_minutes", "int", "Handling time in minutes.", required=True),
+        _c("satisfaction_score", "int", "Post-contact survey, 1 (bad) to 5 (good); empty if not answered."),
+    ),
+)
+
+ECONOMIC_INDICATORS = Contract(
+    name="economic_indicators",
+    description="Monthly macro indicators of Peru (central bank and statistics office releases).",
+    grain="one row per month",
+    partitioning="events",
+    key=("indicator_date",),
+    event_column="indicator_date",
+    columns=(
+        _c("indicator_date", "date", "Month-end date the indicators refer to.", required=True),
+        _c("policy_rate", "decimal", "Central bank reference rate (0.0525 = 5.25 %).", required=True),
+        _c("inflation_yoy", "decimal", "Consumer price inflation, year on year.", required=True),
+        _c("unemployment_rate", "decimal", "Unemployment rate of Lima.", required=True),
+        _c("usd_pen_avg", "decimal", "Average PEN per USD of the month.", required=True),
+    ),
+)
+
 #: All contracts in dependency order (parents before children).
 CONTRACTS: dict[str, Contract] = {
     c.name: c
@@ -364,6 +451,10 @@ CONTRACTS: dict[str, Contract] = {
         TRANSACTIONS,
         LOANS,
         LOAN_PAYMENTS,
+        ECONOMIC_INDICATORS,
+        CAMPAIGNS,
+        CAMPAIGN_TARGETS,
+        CUSTOMER_INTERACTIONS,
     )
 }
 TABLES = list(CONTRACTS)

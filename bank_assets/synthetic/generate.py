@@ -20,7 +20,15 @@ from bank_assets.synthetic.writer import write_csv, write_manifest
 
 STREAM_DEFECTS = 51
 #: Tables that receive defects; fx rates and reference data come from curated feeds.
-DEFECT_TABLES = ("customers", "accounts", "transactions", "loans", "loan_payments")
+DEFECT_TABLES = (
+    "customers",
+    "accounts",
+    "transactions",
+    "loans",
+    "loan_payments",
+    "campaign_targets",
+    "customer_interactions",
+)
 
 
 @dataclass(frozen=True)

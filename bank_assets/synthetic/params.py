@@ -32,6 +32,33 @@ SCALES: dict[str, Scale] = {
 
 
 @dataclass(frozen=True)
+class CampaignPlan:
+    """A campaign of the marketing plan and the effect planted in its treatment arm."""
+
+    campaign_id: str
+    name: str
+    channel: str
+    offer: str
+    segment: str  # active customers of this segment at the start month are eligible
+    start: int  # first month (year * 12 + month - 1)
+    months: int  # duration; the campaign runs [start, start + months)
+    target_share: float  # share of eligible customers drawn for the campaign
+    treatment_share: float  # share of the drawn customers contacted; the rest is the control group
+    cost_cents: int  # cost of one contact (PEN cents)
+    #: PLANTED: purchases per month of a treated customer are multiplied by this while the campaign
+    #: runs (1.0 = no effect: the placebo campaign). Control customers are never affected.
+    purchase_rate_ratio: float
+
+
+CAMPAIGN_PLAN: tuple[CampaignPlan, ...] = (
+    CampaignPlan("CMP001", "Cashback de otoño", "APP_PUSH", "CASHBACK", "MASS", EPOCH + 3, 3, 0.5, 0.5, 35, 1.25),
+    CampaignPlan("CMP002", "Conoce tu app", "EMAIL", "AWARENESS", "AFFLUENT", EPOCH + 8, 3, 0.6, 0.5, 5, 1.00),
+    CampaignPlan("CMP003", "Cashback de invierno", "SMS", "CASHBACK", "MASS", EPOCH + 16, 3, 0.5, 0.5, 12, 1.15),
+    CampaignPlan("CMP004", "Tasa preferente", "BRANCH", "RATE_DISCOUNT", "PREMIUM", EPOCH + 20, 2, 0.7, 0.5, 1500, 1.10),
+)
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """How the synthetic customers behave. Rates are per month unless said otherwise."""
 
@@ -97,6 +124,15 @@ class Behaviour:
     loan_default_share: float = 0.06
     loan_late_share: float = 0.09  # instalments paid late (not defaulted)
     late_cross_month_share: float = 0.35  # late payments still unpaid at month end
+    # -- planted effects: documented sizes the analytics must recover (tests/test_planted_effects.py)
+    campaigns: tuple[CampaignPlan, ...] = CAMPAIGN_PLAN
+    #: PLANTED churn driver: monthly chance that an active customer files a complaint, and the same
+    #: chance in the two months before the customer goes dormant (10x).
+    complaint_rate: float = 0.03
+    complaint_rate_before_dormancy: float = 0.30
+    #: Other contacts (inquiries, card blocks, ...) per active customer per month (Poisson). They do
+    #: NOT depend on churn: the placebo driver.
+    contact_rate: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from bank_assets.contracts import ACCOUNT_PRODUCTS, CONTRACTS, CUSTOMER_STATUSES, SEGMENTS
 from bank_assets.synthetic import arrowfmt as af
-from bank_assets.synthetic import reference
+from bank_assets.synthetic import engagement, reference
 from bank_assets.synthetic.loans import PRODUCTS, Instalments, Loans, instalments_due, originate
 from bank_assets.synthetic.months import month_start_days
 from bank_assets.synthetic.params import EPOCH, GeneratorConfig
@@ -31,6 +31,7 @@ class World:
         self._snapshots: dict[int, Snapshot] = {}
         self._loans: dict[int, Loans] = {}
         self._due: dict[int, Instalments] = {}
+        self._assignments: dict[int, engagement.Assignment] = {}
 
     # -- building blocks, cached per month ------------------------------------------------
     def snapshot(self, m: int) -> Snapshot:
@@ -49,16 +50,44 @@ class World:
             self._due[m] = instalments_due(self.cfg, m, book, self.snapshot(m))
         return self._due[m]
 
+    def assignment(self, index: int) -> engagement.Assignment:
+        """Customers drawn for the index-th campaign of the plan, with their arm."""
+        if index not in self._assignments:
+            plan = self.cfg.behaviour.campaigns[index]
+            self._assignments[index] = engagement.assign(self.cfg, index, plan, self.snapshot(plan.start))
+        return self._assignments[index]
+
+    def campaigns_running(self, m: int) -> list[engagement.Assignment]:
+        plans = self.cfg.behaviour.campaigns
+        return [self.assignment(i) for i, c in enumerate(plans) if c.start <= m < c.start + c.months]
+
+    def campaigns_starting(self, m: int) -> list[engagement.Assignment]:
+        return [self.assignment(i) for i, c in enumerate(self.cfg.behaviour.campaigns) if c.start == m]
+
+    def transactions(self, m: int) -> pa.Table:
+        snap = self.snapshot(m)
+        factor = engagement.purchase_factor(snap, self.campaigns_running(m))
+        return generate_transactions(self.cfg, snap, self.merchants, self.due(m), factor)
+
+    def economic_indicators(self, m: int) -> pa.Table:
+        fx = reference.fx_rates(self.cfg, m)
+        usd = fx.filter(pa.compute.equal(fx["currency"], "USD"))["rate_to_pen"]
+        return engagement.indicators_table(self.cfg, m, usd.cast(pa.float64()).to_numpy())
+
     # -- tables -----------------------------------------------------------------------------
     def table(self, name: str, m: int | None = None) -> pa.Table:
         """The clean table `name` for month m (None for reference tables)."""
         builders = {
             "customers": self.customers,
             "accounts": self.accounts,
-            "transactions": lambda m: generate_transactions(self.cfg, self.snapshot(m), self.merchants, self.due(m)),
+            "transactions": self.transactions,
             "loans": self.loans_table,
             "loan_payments": self.loan_payments,
             "fx_rates": lambda m: reference.fx_rates(self.cfg, m),
+            "economic_indicators": self.economic_indicators,
+            "campaigns": lambda m: engagement.campaigns_table(self.cfg, m),
+            "campaign_targets": lambda m: engagement.targets_table(self.campaigns_starting(m)),
+            "customer_interactions": lambda m: engagement.interactions_table(self.cfg, self.snapshot(m)),
         }
         if name == "merchants":
             t = self.merchants.table()

@@ -61,7 +61,15 @@ class _Parts:
         return {k: np.concatenate([b[k] for b in self.blocks]) for k in self.blocks[0]}
 
 
-def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants, due: Instalments) -> pa.Table:
+def generate(
+    cfg: GeneratorConfig,
+    snap: Snapshot,
+    merchants: Merchants,
+    due: Instalments,
+    purchase_factor: np.ndarray | None = None,
+) -> pa.Table:
+    """The month's movements. `purchase_factor` (per customer of the snapshot) multiplies purchase
+    rates: the campaign effects planted by bank_assets.synthetic.engagement."""
     m = snap.month
     b = cfg.behaviour
     rng = rng_for(cfg, STREAM_TXN, m)
@@ -180,6 +188,8 @@ def generate(cfg: GeneratorConfig, snap: Snapshot, merchants: Merchants, due: In
     # card and debit purchases
     season = b.december_factor if m % 12 == 11 else 1.0
     lam = cfg.scale.purchases_per_customer * p.activity[act] * season
+    if purchase_factor is not None:
+        lam = lam * purchase_factor[act]
     n_buy = rng.poisson(lam)
     who = np.repeat(np.arange(len(act)), n_buy)
     n = len(who)

@@ -290,7 +290,7 @@ def check_volume(
         raise LandingFileError(path, 1, "EMPTY_FILE", f"the file has a header but no data rows; {hint}")
     trailing = trailing_rows(con, contract.name, month)
     mean = sum(trailing) / len(trailing) if trailing else 0.0
-    if mean >= VOLUME_COLLAPSE_MIN_MEAN and rows < VOLUME_COLLAPSE_RATIO * mean:
+    if contract.steady_volume and mean >= VOLUME_COLLAPSE_MIN_MEAN and rows < VOLUME_COLLAPSE_RATIO * mean:
         raise LandingFileError(
             path,
             0,
