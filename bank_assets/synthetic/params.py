@@ -54,7 +54,9 @@ CAMPAIGN_PLAN: tuple[CampaignPlan, ...] = (
     CampaignPlan("CMP001", "Cashback de otoño", "APP_PUSH", "CASHBACK", "MASS", EPOCH + 3, 3, 0.5, 0.5, 35, 1.25),
     CampaignPlan("CMP002", "Conoce tu app", "EMAIL", "AWARENESS", "AFFLUENT", EPOCH + 8, 3, 0.6, 0.5, 5, 1.00),
     CampaignPlan("CMP003", "Cashback de invierno", "SMS", "CASHBACK", "MASS", EPOCH + 16, 3, 0.5, 0.5, 12, 1.15),
-    CampaignPlan("CMP004", "Tasa preferente", "BRANCH", "RATE_DISCOUNT", "PREMIUM", EPOCH + 20, 2, 0.7, 0.5, 1500, 1.10),
+    CampaignPlan(
+        "CMP004", "Tasa preferente", "BRANCH", "RATE_DISCOUNT", "PREMIUM", EPOCH + 20, 2, 0.7, 0.5, 1500, 1.10
+    ),
 )
 
 
