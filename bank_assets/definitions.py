@@ -19,6 +19,7 @@ from dagster import (
     in_process_executor,
 )
 
+from bank_assets.assets.analytics import analytics_assets
 from bank_assets.assets.bronze import bronze_assets
 from bank_assets.assets.gold import dbt_resource, gold_assets
 from bank_assets.assets.landing import landing_files
@@ -28,12 +29,12 @@ from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, 
 from bank_assets.lakehouse.profile import is_lakehouse
 from bank_assets.resources import default_resources
 
-all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets, *report_assets]
+all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets, *analytics_assets, *report_assets]
 
 ingest_selection = AssetSelection.groups("landing", "bronze", "silver")
 gold_selection = AssetSelection.groups("gold")
-#: what declarative automation builds after silver: gold, then the reports downstream of it
-automated_selection = AssetSelection.groups("gold", "reports")
+#: what declarative automation builds after silver: gold, then the analytics and reports downstream of it
+automated_selection = AssetSelection.groups("gold", "analytics", "reports")
 
 if is_lakehouse():
     # Expected there: landing..silver run a month per run, gold and reports a range per run. A job
@@ -69,7 +70,7 @@ defs = Definitions(
             target=automated_selection,
             default_status=DefaultSensorStatus.RUNNING,
             description="Builds gold for exactly the months whose silver changed, once, after silver, "
-            "then the reports of those months after gold (see bank_assets.assets.gold.GOLD_AUTOMATION).",
+            "then the analytics and reports of those months after gold (see bank_assets.assets.gold.GOLD_AUTOMATION).",
         ),
     ],
     resources={**default_resources(), "dbt": dbt_resource()},

@@ -9,16 +9,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar
+import pandas as pd
+from dagster import ConfigurableResource, EnvVar, OutputContext
 from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import DbIOManager, TablePartitionDimension, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 from bank_assets.lakehouse.profile import is_lakehouse, lake_identity
 from bank_assets.settings import DEFAULTS, resolve
 from bank_assets.synthetic.params import DefectRates, GeneratorConfig, Scale
-from bank_assets.warehouse.connection import connect
+from bank_assets.warehouse import journal
+from bank_assets.warehouse.connection import connect, rollback_if_open
 
 
 def env_or_default(name: str) -> str | EnvVar:
@@ -180,4 +182,70 @@ def report_resources(warehouse_path: str | EnvVar, reports_root: str | EnvVar) -
         "gold_reader": GoldTableReader(database=warehouse_path),
         "gold_history_reader": GoldTableReader(database=warehouse_path, history=True),
         "reports": ReportsDir(root=reports_root),
+        "analytics_writer": AnalyticsTableWriter(database=warehouse_path),
     }
+
+
+class JournaledDuckDbClient(DuckDbClient):
+    """dagster-duckdb's client for the analytics tables, made part of the run journal: the slice a
+    partition replaces is copied to the journal first (bank_assets.warehouse.journal), the delete
+    and insert commit in one transaction, and a failed write rolls the whole run back."""
+
+    @staticmethod
+    @contextmanager
+    def connect(context, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(str(table_slice.database)) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException as e:
+                rollback_if_open(con)
+                if isinstance(context, OutputContext):
+                    journal.rollback(con, context.run_id, context.step_key, f"writing {table_slice.table}: {e}"[:300])
+                raise
+
+    @staticmethod
+    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
+        table = f"{table_slice.schema}.{table_slice.table}"
+        predicate = " AND ".join(_slice_predicate(d) for d in table_slice.partition_dimensions) or "TRUE"
+        journal.save(connection, context.run_id, journal.Scope(table, predicate), context.step_key)
+        DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+
+def _slice_predicate(dim: TablePartitionDimension) -> str:
+    """A monthly slice as replayable SQL (the journal stores it): `col` in [start, end)."""
+    if not isinstance(dim.partitions, TimeWindow):
+        raise TypeError(f"analytics tables are partitioned by month, not by {dim.partitions!r}")
+    start, end = dim.partitions.start, dim.partitions.end
+    return f"\"{dim.partition_expr}\" >= DATE '{start:%Y-%m-%d}' AND \"{dim.partition_expr}\" < DATE '{end:%Y-%m-%d}'"
+
+
+class TableCreatingPandasTypeHandler(DuckDBPandasTypeHandler):
+    """dagster-duckdb-pandas' handler, except that a month with no rows still creates the table
+    (its readers, the dashboard, then find an empty month instead of a missing table)."""
+
+    def handle_output(self, context, table_slice: TableSlice, obj: pd.DataFrame, connection) -> None:
+        if obj.empty:
+            connection.register("_empty_frame", obj)
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {table_slice.schema}.{table_slice.table} AS SELECT * FROM _empty_frame"
+            )
+            connection.unregister("_empty_frame")
+        super().handle_output(context, table_slice, obj, connection)
+
+
+class AnalyticsTableWriter(DuckDBPandasIOManager):
+    """dagster-duckdb-pandas' IO manager for the analytics group: each asset's DataFrame is the
+    table ``analytics.<name>``, a month replaced by deleting its ``partition_expr`` window first,
+    journaled like every other write (JournaledDuckDbClient)."""
+
+    def create_io_manager(self, context) -> DbIOManager:  # type: ignore[override]
+        return DbIOManager(
+            db_client=JournaledDuckDbClient(),
+            database=resolve(self.database),
+            schema=self.schema_,
+            type_handlers=[TableCreatingPandasTypeHandler()],
+            default_load_type=pd.DataFrame,
+            io_manager_name="AnalyticsTableWriter",
+        )

@@ -1,0 +1,23 @@
+"""Statistical analytics over gold, as pure functions of pandas DataFrames.
+
+Each module answers questions of one category (causal, diagnostic, inferential, predictive,
+prescriptive) with a well-kept library (statsmodels, scipy, scikit-learn); the Dagster assets in
+``bank_assets.assets.analytics`` feed them gold tables and write their results back to the
+``analytics`` schema through dagster-duckdb-pandas. Money is integer PEN cents (``*_cents``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+DATE = "datetime64[ns]"  # month columns: DuckDB TIMESTAMP_NS, filtered >= DATE 'first' AND < DATE 'next'
+
+
+def frame(rows: Iterable[Mapping] | pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
+    """`rows` as a DataFrame with exactly `schema`'s columns and dtypes, also when empty: the
+    analytics writer creates a table from the first month it sees, empty or not."""
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=list(schema))
+    df = df.reindex(columns=list(schema))
+    return df.astype(dict(schema)) if len(df) else pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})

@@ -1,0 +1,145 @@
+"""Inferential: differences between groups with confidence intervals (scipy Welch tests,
+statsmodels Wilson intervals and ratio of two proportions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, test_proportions_2indep
+
+from bank_assets.analytics import DATE, frame
+from bank_assets.analytics.panel import add_months, month_start
+
+SCHEMA = {
+    "as_of_month": DATE,
+    "test": "object",
+    "group_a": "object",
+    "group_b": "object",
+    "estimate": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
+    "statistic": "float64",
+    "p_value": "float64",
+    "n_a": "int64",
+    "n_b": "float64",  # NULL for one-group intervals
+    "method": "object",
+}
+SEGMENT_PAIRS = (("AFFLUENT", "MASS"), ("PREMIUM", "AFFLUENT"), ("SME", "MASS"))
+WELCH = "Welch two-sample t-test (scipy.stats.ttest_ind, equal_var=False); estimate = mean(a) - mean(b)"
+
+
+def _welch(test: str, a_name: str, b_name: str, a: np.ndarray, b: np.ndarray, as_of: dt.date) -> dict | None:
+    if len(a) < 2 or len(b) < 2:
+        return None
+    r = stats.ttest_ind(a, b, equal_var=False)
+    ci = r.confidence_interval(0.95)
+    return {
+        "as_of_month": as_of,
+        "test": test,
+        "group_a": a_name,
+        "group_b": b_name,
+        "estimate": float(np.mean(a) - np.mean(b)),
+        "ci_low": float(ci.low),
+        "ci_high": float(ci.high),
+        "statistic": float(r.statistic),
+        "p_value": float(r.pvalue),
+        "n_a": len(a),
+        "n_b": len(b),
+        "method": WELCH,
+    }
+
+
+def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    rows: list[dict | None] = []
+    month = summary[summary["summary_month"].map(month_start) == as_of]
+    active = month[month["status"] == "ACTIVE"]
+    for a, b in SEGMENT_PAIRS:
+        rows.append(
+            _welch(
+                "spend_by_segment",
+                a,
+                b,
+                active.loc[active["segment"] == a, "spend_pen"].astype(float).to_numpy(),
+                active.loc[active["segment"] == b, "spend_pen"].astype(float).to_numpy(),
+                as_of,
+            )
+        )
+
+    # churn rate per segment, every labelled month up to the partition: Wilson interval
+    labelled = panel[panel["churned"].notna() & (panel["month"] <= as_of)]
+    for seg, g in labelled.groupby("segment", sort=True):
+        k, n = int(g["churned"].sum()), len(g)
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        rows.append(
+            {
+                "as_of_month": as_of,
+                "test": "churn_rate",
+                "group_a": seg,
+                "group_b": None,
+                "estimate": k / n,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "statistic": None,
+                "p_value": None,
+                "n_a": n,
+                "n_b": None,
+                "method": "monthly churn rate (active at t, not active at t+1), Wilson 95 % interval",
+            }
+        )
+
+    # complaint rate of customers about to churn (not active two months later) vs the others
+    p = panel[panel["month"] <= add_months(as_of, -2)].copy()
+    status = summary.assign(month=summary["summary_month"].map(month_start)).set_index(["customer_id", "month"])[
+        "status"
+    ]
+    later = pd.MultiIndex.from_arrays([p["customer_id"], p["month"].map(lambda m: add_months(m, 2))])
+    p["status_t2"] = status.reindex(later).to_numpy()
+    p = p[p["status_t2"].notna()]
+    leaving = p[p["status_t2"] != "ACTIVE"]
+    staying = p[p["status_t2"] == "ACTIVE"]
+    complained = "complained_now"
+    if len(leaving) and len(staying):
+        p[complained] = 0
+        c = summary.assign(month=summary["summary_month"].map(month_start)).set_index(["customer_id", "month"])
+        now = pd.MultiIndex.from_arrays([p["customer_id"], p["month"]])
+        p[complained] = (c["n_complaints"].reindex(now).fillna(0).to_numpy() > 0).astype(int)
+        k1, n1 = int(p.loc[p["status_t2"] != "ACTIVE", complained].sum()), len(leaving)
+        k0, n0 = int(p.loc[p["status_t2"] == "ACTIVE", complained].sum()), len(staying)
+        if k1 and k0:
+            lo, hi = confint_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
+            t = test_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
+            rows.append(
+                {
+                    "as_of_month": as_of,
+                    "test": "complaint_rate_before_churn",
+                    "group_a": "churn within 2 months",
+                    "group_b": "still active",
+                    "estimate": (k1 / n1) / (k0 / n0),
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "statistic": float(t.statistic),
+                    "p_value": float(t.pvalue),
+                    "n_a": n1,
+                    "n_b": n0,
+                    "method": "ratio of the monthly complaint rates, log interval "
+                    "(statsmodels confint_proportions_2indep)",
+                }
+            )
+
+    # A/B of service channels: satisfaction of non-complaint contacts, chat vs phone
+    it = interactions[(interactions["interaction_month"].map(month_start) == as_of) & ~interactions["is_complaint"]]
+    it = it[it["satisfaction_score"].notna()]
+    rows.append(
+        _welch(
+            "satisfaction_by_channel",
+            "APP_CHAT",
+            "PHONE",
+            it.loc[it["channel"] == "APP_CHAT", "satisfaction_score"].astype(float).to_numpy(),
+            it.loc[it["channel"] == "PHONE", "satisfaction_score"].astype(float).to_numpy(),
+            as_of,
+        )
+    )
+    return frame([r for r in rows if r], SCHEMA)
