@@ -376,8 +376,12 @@ CAMPAIGNS = Contract(
         _c("target_segment", "code", "Segment targeted.", required=True, accepted=SEGMENTS),
         _c("start_date", "date", "First day of the campaign.", required=True),
         _c("end_date", "date", "First day after the campaign (half-open window).", required=True),
-        _c("treatment_share", "decimal", "Share of targeted customers contacted; the rest is the control group.",
-           required=True),
+        _c(
+            "treatment_share",
+            "decimal",
+            "Share of targeted customers contacted; the rest is the control group.",
+            required=True,
+        ),
         _c("cost_per_contact", "money", "Cost of one contact, in PEN.", required=True, nonnegative=True),
     ),
 )

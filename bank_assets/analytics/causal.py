@@ -16,9 +16,9 @@ from bank_assets.analytics.panel import add_months, month_start
 PRE_MONTHS = 3
 SCHEMA = {
     "as_of_month": DATE,
-    "campaign_id": "object",
-    "design": "object",
-    "campaign_status": "object",
+    "campaign_id": "string",
+    "design": "string",
+    "campaign_status": "string",
     "first_month": DATE,
     "last_month": DATE,
     "n_treated": "int64",
@@ -28,7 +28,7 @@ SCHEMA = {
     "ci_high": "float64",
     "p_value": "float64",
     "significant": "bool",
-    "method": "object",
+    "method": "string",
 }
 
 METHOD = (

@@ -16,7 +16,7 @@ MIN_EVENTS = 10
 METHOD = "logit of churn at t+1 on features at t, all labelled months up to the partition; odds ratio = exp(coef)"
 SCHEMA = {
     "as_of_month": DATE,
-    "driver": "object",
+    "driver": "string",
     "odds_ratio": "float64",
     "ci_low": "float64",
     "ci_high": "float64",
@@ -24,7 +24,7 @@ SCHEMA = {
     "significant": "bool",
     "n_obs": "int64",
     "n_events": "int64",
-    "method": "object",
+    "method": "string",
 }
 
 

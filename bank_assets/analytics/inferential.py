@@ -15,9 +15,9 @@ from bank_assets.analytics.panel import add_months, month_start
 
 SCHEMA = {
     "as_of_month": DATE,
-    "test": "object",
-    "group_a": "object",
-    "group_b": "object",
+    "test": "string",
+    "group_a": "string",
+    "group_b": "string",
     "estimate": "float64",
     "ci_low": "float64",
     "ci_high": "float64",
@@ -25,7 +25,7 @@ SCHEMA = {
     "p_value": "float64",
     "n_a": "int64",
     "n_b": "float64",  # NULL for one-group intervals
-    "method": "object",
+    "method": "string",
 }
 SEGMENT_PAIRS = (("AFFLUENT", "MASS"), ("PREMIUM", "AFFLUENT"), ("SME", "MASS"))
 WELCH = "Welch two-sample t-test (scipy.stats.ttest_ind, equal_var=False); estimate = mean(a) - mean(b)"

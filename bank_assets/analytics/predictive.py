@@ -18,7 +18,7 @@ from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.diagnostic import usable_features
 from bank_assets.analytics.panel import add_months, month_start
 
-SCORE_SCHEMA = {"as_of_month": DATE, "customer_id": "object", "churn_probability": "float64", "risk_decile": "int64"}
+SCORE_SCHEMA = {"as_of_month": DATE, "customer_id": "string", "churn_probability": "float64", "risk_decile": "int64"}
 EVAL_SCHEMA = {
     "as_of_month": DATE,
     "train_first_month": DATE,
@@ -29,7 +29,7 @@ EVAL_SCHEMA = {
     "test_events": "int64",
     "base_rate": "float64",
     "auc_out_of_time": "float64",
-    "method": "object",
+    "method": "string",
 }
 FORECAST_SCHEMA = {
     "as_of_month": DATE,
@@ -38,7 +38,7 @@ FORECAST_SCHEMA = {
     "predicted_transactions": "float64",
     "pi_low": "float64",
     "pi_high": "float64",
-    "method": "object",
+    "method": "string",
 }
 MIN_EVENTS = 5
 FORECAST_HORIZON = 3

@@ -23,11 +23,11 @@ HORIZON_MONTHS = 12
 SCHEMA = {
     "as_of_month": DATE,
     "rank": "int64",
-    "customer_id": "object",
-    "segment": "object",
+    "customer_id": "string",
+    "segment": "string",
     "churn_probability": "float64",
     "value_at_risk_cents": "int64",
-    "action": "object",
+    "action": "string",
     "action_cost_cents": "int64",
     "expected_value_cents": "int64",
 }

@@ -8,18 +8,35 @@ and journaled like every other write, so a failed run leaves them as they were. 
 computes every month of the range as of that month (a month never sees later data).
 """
 
-
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    Failure,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 from bank_assets.analytics import causal, diagnostic, inferential, predictive, prescriptive
 from bank_assets.analytics.panel import churn_panel
 from bank_assets.assets.atomic import failure, prepare, step_name, undo
-from bank_assets.assets.common import GOLD_POOL, OWNER, SINGLE_RUN, months_of
+from bank_assets.assets.common import (
+    GOLD_POOL,
+    OWNER,
+    SINGLE_RUN,
+    check_evaluation,
+    check_outputs,
+    months_of,
+    partitioned_check_spec,
+)
 from bank_assets.assets.gold import GOLD_AUTOMATION
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
@@ -52,20 +69,67 @@ def _by_month(
     warehouse: Warehouse,
     compute: Callable[[dt.date], pd.DataFrame],
     describe: Callable[[pd.DataFrame], dict[str, object]],
-) -> Output[pd.DataFrame]:
-    """compute(month) for every month of the run, oldest first, each month's metadata on its
-    partition; the concatenation is the output the IO manager writes."""
+) -> Iterator[AssetCheckEvaluation | Output]:
+    """compute(month) for every month of the run, oldest first, each month's metadata and check
+    result on its partition; the concatenation is the output the IO manager writes. A month whose
+    result breaks WELL_FORMED fails the step (and rolls the run back) before anything is written."""
     frames = []
+    key = context.asset_key
     with _journaled(context, warehouse):
         for pk, month in months_of(context):
             df = compute(month)
+            problems = well_formed_problems(df, month)
+            yield check_evaluation(
+                key, WELL_FORMED, pk, not problems, "ERROR", True, {"rows": len(df), "problems": problems[:10]}
+            )
+            if problems:
+                raise Failure(description=f"{key.to_user_string()} {month:%Y-%m} is not well formed: {problems[:3]}")
             frames.append(df)
-            meta = {"rows": MetadataValue.int(len(df)), **describe(df)}
-            context.add_asset_metadata(meta, partition_key=pk)
-            context.log.info(f"{context.asset_key.to_user_string()} {month:%Y-%m}: {len(df)} rows")
+            context.add_asset_metadata({"rows": MetadataValue.int(len(df)), **describe(df)}, partition_key=pk)
+            context.log.info(f"{key.to_user_string()} {month:%Y-%m}: {len(df)} rows")
     non_empty = [f for f in frames if not f.empty]
-    out = pd.concat(non_empty, ignore_index=True) if non_empty else frames[0]
-    return Output(out)
+    yield Output(pd.concat(non_empty, ignore_index=True) if non_empty else frames[0])
+    yield from check_outputs(context)
+
+
+#: the blocking check of every analytics table, recorded on each month's partition
+WELL_FORMED = "well_formed"
+#: (low, estimate, high) column triples whose order the check verifies where present
+INTERVALS = (
+    ("ci_low", "purchase_rate_ratio", "ci_high"),
+    ("ci_low", "odds_ratio", "ci_high"),
+    ("ci_low", "estimate", "ci_high"),
+    ("pi_low", "predicted_transactions", "pi_high"),
+)
+UNIT_INTERVAL = ("p_value", "churn_probability", "auc_out_of_time", "base_rate")
+
+
+def well_formed_problems(df: pd.DataFrame, month: dt.date) -> list[str]:
+    """Every row belongs to the month, intervals contain their estimate, probabilities lie in [0, 1]."""
+    problems = []
+    if len(df) and (pd.to_datetime(df["as_of_month"]) != pd.Timestamp(month)).any():
+        problems.append(f"rows outside as_of_month {month:%Y-%m}")
+    for lo, est, hi in INTERVALS:
+        if {lo, est, hi} <= set(df.columns):
+            bad = df[~((df[lo] <= df[est]) & (df[est] <= df[hi]))]
+            problems += [f"{est} {r[est]!r} outside [{r[lo]!r}, {r[hi]!r}]" for _, r in bad.iterrows()]
+    for col in UNIT_INTERVAL:
+        if col in df.columns:
+            values = df[col].dropna()
+            problems += [f"{col} {v!r} outside [0, 1]" for v in values[(values < 0) | (values > 1)]]
+    return problems
+
+
+def _check_specs(name: str) -> list[AssetCheckSpec]:
+    return [
+        partitioned_check_spec(
+            WELL_FORMED,
+            AssetKey(["analytics", name]),
+            "Every row is of its month, every interval contains its estimate, probabilities lie in [0, 1]. "
+            "Blocking: a month that fails is not written and the run rolls back.",
+            blocking=True,
+        )
+    ]
 
 
 def _md(df: pd.DataFrame, columns: list[str], limit: int = 12) -> MetadataValue:
@@ -74,8 +138,10 @@ def _md(df: pd.DataFrame, columns: list[str], limit: int = 12) -> MetadataValue:
     return MetadataValue.md(df[columns].head(limit).to_markdown(index=False, floatfmt=".4g"))
 
 
-def _common(**kw: object) -> dict:
+def _common(name: str, **kw: object) -> dict:
     return dict(
+        key=AssetKey(["analytics", name]),
+        check_specs=_check_specs(name),
         group_name=GROUP,
         partitions_def=monthly_partitions,
         backfill_policy=SINGLE_RUN,
@@ -90,21 +156,20 @@ def _common(**kw: object) -> dict:
 
 
 @asset(
-    key=AssetKey(["analytics", "campaign_effects"]),
     ins=_history("fct_customer_monthly_summary", "fct_marketing_touches"),
     description="Causal: did each campaign make its treated customers buy more? Difference-in-differences "
     "against the randomised control group (Poisson GLM, month fixed effects, SE clustered by customer), "
     "with a pre-period placebo that must find nothing.",
-    **_common(),
+    **_common("campaign_effects"),
 )
 def campaign_effects(
     context: AssetExecutionContext,
     warehouse: Warehouse,
     fct_customer_monthly_summary: pd.DataFrame,
     fct_marketing_touches: pd.DataFrame,
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     cols = ["campaign_id", "design", "purchase_rate_ratio", "ci_low", "ci_high", "p_value"]
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         lambda m: causal.campaign_effects(fct_customer_monthly_summary, fct_marketing_touches, m),
@@ -113,38 +178,36 @@ def campaign_effects(
 
 
 @asset(
-    key=AssetKey(["analytics", "churn_drivers"]),
     ins=_history("fct_customer_monthly_summary"),
     description="Diagnostic: what drives churn? Logit of next month's churn on this month's features "
     "(complaints, inquiries, purchases, balance trend, products, tenure, segment), as odds ratios with 95 % CIs.",
-    **_common(),
+    **_common("churn_drivers"),
 )
 def churn_drivers(
     context: AssetExecutionContext, warehouse: Warehouse, fct_customer_monthly_summary: pd.DataFrame
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     panel = churn_panel(fct_customer_monthly_summary)
     cols = ["driver", "odds_ratio", "ci_low", "ci_high", "p_value"]
-    return _by_month(
+    yield from _by_month(
         context, warehouse, lambda m: diagnostic.churn_drivers(panel, m), lambda df: {"drivers": _md(df, cols)}
     )
 
 
 @asset(
-    key=AssetKey(["analytics", "group_tests"]),
     ins=_history("fct_customer_monthly_summary", "fct_customer_interactions"),
     description="Inferential: segment spend differences (Welch t-tests with CIs), churn rate per segment "
     "(Wilson intervals), complaint rate before churn vs the rest (ratio CI) and an A/B of service channels.",
-    **_common(),
+    **_common("group_tests"),
 )
 def group_tests(
     context: AssetExecutionContext,
     warehouse: Warehouse,
     fct_customer_monthly_summary: pd.DataFrame,
     fct_customer_interactions: pd.DataFrame,
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     panel = churn_panel(fct_customer_monthly_summary)
     cols = ["test", "group_a", "group_b", "estimate", "ci_low", "ci_high", "p_value"]
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         lambda m: inferential.group_tests(fct_customer_monthly_summary, panel, fct_customer_interactions, m),
@@ -153,17 +216,16 @@ def group_tests(
 
 
 @asset(
-    key=AssetKey(["analytics", "churn_scores"]),
     ins=_history("fct_customer_monthly_summary"),
     description="Predictive: each active customer's probability of churning next month, from a logistic "
     "regression (scikit-learn) trained on earlier months only; its out-of-time AUC is in churn_model_evaluation.",
-    **_common(),
+    **_common("churn_scores"),
 )
 def churn_scores(
     context: AssetExecutionContext, warehouse: Warehouse, fct_customer_monthly_summary: pd.DataFrame
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     panel = churn_panel(fct_customer_monthly_summary)
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         lambda m: predictive.churn_model(panel, m)[0],
@@ -172,17 +234,16 @@ def churn_scores(
 
 
 @asset(
-    key=AssetKey(["analytics", "churn_model_evaluation"]),
     ins=_history("fct_customer_monthly_summary"),
     description="Predictive: how well the churn model ranks churners it never saw: trained on every labelled "
     "month but the latest, AUC on the latest (out of time).",
-    **_common(),
+    **_common("churn_model_evaluation"),
 )
 def churn_model_evaluation(
     context: AssetExecutionContext, warehouse: Warehouse, fct_customer_monthly_summary: pd.DataFrame
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     panel = churn_panel(fct_customer_monthly_summary)
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         lambda m: predictive.churn_model(panel, m)[1],
@@ -191,17 +252,16 @@ def churn_model_evaluation(
 
 
 @asset(
-    key=AssetKey(["analytics", "volume_forecast"]),
     ins=_history("fct_customer_monthly_summary"),
     description="Predictive: transactions of the next 3 months with 95 % prediction intervals "
     "(statsmodels ETS, damped additive trend, fitted on the months up to the partition).",
-    **_common(),
+    **_common("volume_forecast"),
 )
 def volume_forecast(
     context: AssetExecutionContext, warehouse: Warehouse, fct_customer_monthly_summary: pd.DataFrame
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     cols = ["forecast_month", "predicted_transactions", "pi_low", "pi_high"]
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         lambda m: predictive.volume_forecast(fct_customer_monthly_summary, m),
@@ -210,21 +270,20 @@ def volume_forecast(
 
 
 @asset(
-    key=AssetKey(["analytics", "retention_actions"]),
     ins={
         **_history("fct_customer_monthly_summary"),
         "churn_scores": AssetIn(key=AssetKey(["analytics", "churn_scores"]), input_manager_key="analytics_writer"),
     },
     description="Prescriptive: which retention action (call, fee-waiver offer) for which customer, ranked by "
     "expected value = churn probability x 12 months of margin x save rate - cost (PEN cents).",
-    **_common(),
+    **_common("retention_actions"),
 )
 def retention_actions(
     context: AssetExecutionContext,
     warehouse: Warehouse,
     fct_customer_monthly_summary: pd.DataFrame,
     churn_scores: pd.DataFrame,
-) -> Output[pd.DataFrame]:
+) -> Iterator[AssetCheckEvaluation | Output]:
     def compute(m: dt.date) -> pd.DataFrame:
         scores = (
             churn_scores[pd.to_datetime(churn_scores["as_of_month"]).dt.date == m]
@@ -233,7 +292,7 @@ def retention_actions(
         )
         return prescriptive.retention_actions(scores, fct_customer_monthly_summary, m)
 
-    return _by_month(
+    yield from _by_month(
         context,
         warehouse,
         compute,

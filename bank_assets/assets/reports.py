@@ -31,6 +31,7 @@ from dagster import (
 from bank_assets.assets.common import OWNER, REPORTS_POOL, SINGLE_RUN, months_of
 from bank_assets.assets.gold import GOLD_AUTOMATION, dbt_project_manifest, gold
 from bank_assets.partitions import monthly_partitions
+from bank_assets.reports import analytics_pages as ap
 from bank_assets.reports import dashboard as dash
 from bank_assets.reports import exports
 from bank_assets.resources import ReportsDir, Warehouse
@@ -146,4 +147,47 @@ def gold_exports(context: AssetExecutionContext, warehouse: Warehouse, reports: 
     return MaterializeResult()
 
 
-report_assets = [dashboard, gold_exports]
+def _analytics_ins() -> dict[str, AssetIn]:
+    ins = {
+        t: AssetIn(key=AssetKey(["analytics", t]), input_manager_key="analytics_writer")
+        for t in ap.MONTH_COLUMN
+        if t not in ap.GOLD_TABLES
+    }
+    ins |= {t: AssetIn(key=AssetKey(["gold", t]), input_manager_key="gold_reader") for t in ap.GOLD_TABLES}
+    return ins
+
+
+@asset(
+    key=AssetKey(["reports", "analytics_dashboard"]),
+    ins=_analytics_ins(),
+    group_name=GROUP,
+    partitions_def=monthly_partitions,
+    backfill_policy=SINGLE_RUN,
+    automation_condition=GOLD_AUTOMATION,
+    pool=REPORTS_POOL,
+    owners=[OWNER],
+    tags=TAGS,
+    description="The analytics dashboard of the month: one self-contained HTML page per category (diagnostic, "
+    "exploratory, inferential, predictive, prescriptive, causal, real-time) at "
+    "<BANK_REPORTS_DIR>/analytics/<YYYY-MM>/<category>.html, linked to each other and to the executive dashboard.",
+)
+def analytics_dashboard(
+    context: AssetExecutionContext, reports: ReportsDir, **tables: pd.DataFrame
+) -> MaterializeResult:
+    for pk, month in months_of(context):
+        folder = Path(reports.resolved_root) / "analytics" / f"{month:%Y-%m}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pages = ap.build(month, tables)
+        for category, page in pages.items():
+            path = folder / ap.page_name(category)
+            tmp = path.with_suffix(".html.tmp")
+            tmp.write_text(page, encoding="utf-8")
+            tmp.replace(path)
+        context.log.info(f"analytics dashboard {month:%Y-%m}: {len(pages)} pages in {folder}")
+        context.add_asset_metadata(
+            {"path": MetadataValue.path(str(folder)), "pages": MetadataValue.json(sorted(pages))}, partition_key=pk
+        )
+    return MaterializeResult()
+
+
+report_assets = [dashboard, gold_exports, analytics_dashboard]

@@ -102,8 +102,12 @@ def targets_table(assignments: list[Assignment]) -> pa.Table:
         dates.append(np.full(n, month_start_days(np.array([a.plan.start]))[0]))
         notes.append(np.where(a.arm == 0, f"contactado por {a.plan.channel}", ""))
     if not assignments:
-        return pa.table({k: pa.array([], pa.string()) for k in ("target_id", "customer_id", "campaign_id", "arm",
-                                                                  "assigned_date", "contact_note")})
+        return pa.table(
+            {
+                k: pa.array([], pa.string())
+                for k in ("target_id", "customer_id", "campaign_id", "arm", "assigned_date", "contact_note")
+            }
+        )
     return pa.table(
         {
             **{k: pa.concat_arrays(v) for k, v in cols.items()},
@@ -137,9 +141,7 @@ def interactions_table(cfg: GeneratorConfig, snap: Snapshot) -> pa.Table:
     who = np.concatenate([complainers, others])
     n = len(who)
     is_complaint = np.arange(n) < len(complainers)
-    reason = np.where(
-        is_complaint, 0, 1 + rng.choice(len(CONTACT_REASONS), n, p=np.array(CONTACT_REASONS))
-    )
+    reason = np.where(is_complaint, 0, 1 + rng.choice(len(CONTACT_REASONS), n, p=np.array(CONTACT_REASONS)))
     channel = np.where(
         is_complaint,
         rng.choice(len(INTERACTION_CHANNELS), n, p=np.array(COMPLAINT_CHANNELS)),

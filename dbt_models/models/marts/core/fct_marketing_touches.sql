@@ -52,8 +52,8 @@ final as (
         -- dates
         targets.assigned_date,
         targets.assignment_month,
-        campaigns.start_date as campaign_start_date,
-        campaigns.end_date as campaign_end_date
+        campaigns.start_date,
+        campaigns.end_date
 
     from targets
     left join campaigns

@@ -1,0 +1,355 @@
+"""The analytics dashboard: one self-contained HTML page per category and month (Plotly, JS
+embedded), linked by a navigation bar; the descriptive category is the executive dashboard.
+
+Pure functions over the analytics tables and two gold marts loaded as pandas DataFrames. Like the
+executive dashboard, pages select and sort rows but compute no statistic: every estimate, interval
+and score drawn was computed by the analytics assets (bank_assets.analytics) or by dbt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from bank_assets.reports.dashboard import CSS, _layout, _table
+
+#: category -> (title, the question its page answers)
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "diagnostic": ("Diagnostic", "What drives churn?"),
+    "exploratory": ("Exploratory", "When do customers transact?"),
+    "inferential": ("Inferential", "Which differences between groups are real?"),
+    "predictive": ("Predictive", "Who churns next month, and how many transactions are coming?"),
+    "prescriptive": ("Prescriptive", "Which retention action for whom?"),
+    "causal": ("Causal", "Did the campaigns work?"),
+    "real_time": ("Real-time", "What needs attention on the latest day?"),
+}
+#: month column of every table the pages read
+MONTH_COLUMN = {
+    "campaign_effects": "as_of_month",
+    "churn_drivers": "as_of_month",
+    "group_tests": "as_of_month",
+    "churn_scores": "as_of_month",
+    "churn_model_evaluation": "as_of_month",
+    "volume_forecast": "as_of_month",
+    "retention_actions": "as_of_month",
+    "txn_heatmap_monthly": "transaction_month",
+    "velocity_alerts_daily": "alert_month",
+}
+#: the gold marts drawn (the rest are analytics tables)
+GOLD_TABLES = ("txn_heatmap_monthly", "velocity_alerts_daily")
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def page_name(category: str) -> str:
+    return f"{category}.html"
+
+
+def of_month(df: pd.DataFrame, table: str, month: dt.date) -> pd.DataFrame:
+    if df.empty:
+        return df
+    return df[pd.to_datetime(df[MONTH_COLUMN[table]]) == pd.Timestamp(month)]
+
+
+def _interval_figure(df: pd.DataFrame, label: pd.Series, value: str, title: str, null: float, log: bool) -> go.Figure:
+    """Estimates with their 95 % intervals (a forest plot) and the no-effect line."""
+    fig = go.Figure(
+        go.Scatter(
+            x=df[value],
+            y=label,
+            mode="markers",
+            marker={"size": 10, "color": "#14213d"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (df["ci_high"] - df[value]).tolist(),
+                "arrayminus": (df[value] - df["ci_low"]).tolist(),
+            },
+            hovertext=[f"p = {p:.3g}" for p in df["p_value"]] if "p_value" in df else None,
+        )
+    )
+    fig.add_vline(x=null, line_dash="dash", line_color="#d73027")
+    if log:
+        fig.update_xaxes(type="log")
+    return _layout(fig, title, height=max(260, 48 * len(df) + 120))
+
+
+def _empty(fig: go.Figure) -> go.Figure:
+    fig.add_annotation(
+        text="not enough history yet for this month",
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 16, "color": "#888"},
+    )
+    fig.update_layout(meta={"empty": True})
+    return fig
+
+
+def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    d = t["churn_drivers"]
+    if d.empty:
+        return [("drivers", _empty(_layout(go.Figure(), "Churn drivers")))]
+    fig = _interval_figure(
+        d, d["driver"], "odds_ratio", "Churn drivers: odds ratio of churning next month (95 % CI)", 1.0, True
+    )
+    note = f"Logit on {int(d['n_obs'].iloc[0]):,} customer-months, {int(d['n_events'].iloc[0]):,} churn events."
+    return [("drivers", fig), ("drivers_note", note)]
+
+
+def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    h = t["txn_heatmap_monthly"]
+    if h.empty:
+        return [("heatmap", _empty(_layout(go.Figure(), "Transactions by weekday and hour")))]
+    grid = h.pivot_table(index="iso_weekday", columns="hour_of_day", values="n_transactions", aggfunc="first")
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[f"{c:02d}h" for c in grid.columns],
+            y=[WEEKDAYS[int(i) - 1] for i in grid.index],
+            colorscale="Blues",
+            colorbar={"title": "transactions"},
+        )
+    )
+    return [("heatmap", _layout(fig, "Transactions by weekday and hour of the day", height=420))]
+
+
+def _figs_inferential(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    g = t["group_tests"]
+    if g.empty:
+        return [("tests", _empty(_layout(go.Figure(), "Group comparisons")))]
+    out: list[tuple[str, go.Figure | str]] = []
+    welch = g[g["test"] == "spend_by_segment"]
+    if len(welch):
+        out.append(
+            (
+                "spend",
+                _interval_figure(
+                    welch,
+                    welch["group_a"] + " - " + welch["group_b"],
+                    "estimate",
+                    "Monthly spend difference between segments, PEN (Welch, 95 % CI)",
+                    0.0,
+                    False,
+                ),
+            )
+        )
+    churn = g[g["test"] == "churn_rate"]
+    if len(churn):
+        out.append(
+            (
+                "churn",
+                _interval_figure(
+                    churn, churn["group_a"], "estimate", "Monthly churn rate by segment (Wilson 95 % CI)", 0.0, False
+                ),
+            )
+        )
+    rest = g[g["test"].isin(["complaint_rate_before_churn", "satisfaction_by_channel"])]
+    if len(rest):
+        out.append(
+            (
+                "ratios",
+                _table(
+                    rest[["test", "group_a", "group_b", "estimate", "ci_low", "ci_high", "p_value", "n_a", "n_b"]],
+                    "tests-table",
+                ),
+            )
+        )
+    return out
+
+
+def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    out: list[tuple[str, go.Figure | str]] = []
+    ev, scores, fc = t["churn_model_evaluation"], t["churn_scores"], t["volume_forecast"]
+    if len(ev):
+        r = ev.iloc[0]
+        out.append(
+            (
+                "auc",
+                f"<p class='big'>Out-of-time AUC <b>{r['auc_out_of_time']:.3f}</b> on "
+                f"{pd.Timestamp(r['test_month']):%Y-%m} ({int(r['n_test']):,} customers, "
+                f"{int(r['test_events'])} churned), trained on {pd.Timestamp(r['train_first_month']):%Y-%m}"
+                f" to {pd.Timestamp(r['train_last_month']):%Y-%m}.</p>",
+            )
+        )
+    if len(scores):
+        fig = go.Figure(go.Histogram(x=scores["churn_probability"], nbinsx=40, marker_color="#14213d"))
+        out.append(
+            (
+                "scores",
+                _layout(
+                    fig,
+                    "Churn probability of active customers next month",
+                    xaxis_title="probability",
+                    yaxis_title="customers",
+                ),
+            )
+        )
+    if len(fc):
+        x = [f"{pd.Timestamp(m):%Y-%m}" for m in fc["forecast_month"]]
+        fig = go.Figure(
+            [
+                go.Scatter(x=x, y=fc["pi_high"], mode="lines", line={"width": 0}, showlegend=False),
+                go.Scatter(
+                    x=x,
+                    y=fc["pi_low"],
+                    mode="lines",
+                    line={"width": 0},
+                    fill="tonexty",
+                    fillcolor="rgba(20,33,61,0.2)",
+                    name="95 % prediction interval",
+                ),
+                go.Scatter(
+                    x=x,
+                    y=fc["predicted_transactions"],
+                    mode="lines+markers",
+                    name="forecast",
+                    line={"color": "#14213d"},
+                ),
+            ]
+        )
+        out.append(("forecast", _layout(fig, "Transactions forecast, next 3 months")))
+    return out or [("predictive", _empty(_layout(go.Figure(), "Churn model and forecast")))]
+
+
+def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    a = t["retention_actions"]
+    if a.empty:
+        return [("actions", _empty(_layout(go.Figure(), "Retention actions")))]
+    top = a.sort_values("rank").head(20)
+    fig = go.Figure(
+        go.Bar(
+            x=top["expected_value_cents"] / 100,
+            y=top["customer_id"],
+            orientation="h",
+            marker_color=["#1a9850" if x == "CALL" else "#f39c12" for x in top["action"]],
+            hovertext=top["action"],
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    total = a["expected_value_cents"].sum() / 100
+    return [
+        ("actions", _layout(fig, "Top 20 retention actions by expected value (PEN)", height=520)),
+        ("actions_note", f"{len(a):,} customers with a positive expected value; PEN {total:,.2f} expected in all."),
+        (
+            "actions_table",
+            _table(
+                top[["rank", "customer_id", "segment", "churn_probability", "action", "expected_value_cents"]],
+                "actions-table",
+            ),
+        ),
+    ]
+
+
+def _figs_causal(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    c = t["campaign_effects"]
+    if c.empty:
+        return [("effects", _empty(_layout(go.Figure(), "Campaign effects")))]
+    c = c.sort_values(["campaign_id", "design"])
+    fig = _interval_figure(
+        c,
+        c["campaign_id"] + " " + c["design"],
+        "purchase_rate_ratio",
+        "Campaign effect on purchases: rate ratio treated vs control (DiD, 95 % CI)",
+        1.0,
+        True,
+    )
+    return [
+        ("effects", fig),
+        (
+            "effects_table",
+            _table(
+                c[
+                    [
+                        "campaign_id",
+                        "design",
+                        "campaign_status",
+                        "n_treated",
+                        "n_control",
+                        "purchase_rate_ratio",
+                        "ci_low",
+                        "ci_high",
+                        "p_value",
+                    ]
+                ],
+                "effects-table",
+            ),
+        ),
+    ]
+
+
+def _figs_real_time(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    v = t["velocity_alerts_daily"]
+    if v.empty:
+        return [("alerts_note", "<p class='big'>No velocity alert on the month's latest day.</p>")]
+    day = pd.Timestamp(v["alert_date"].iloc[0])
+    cols = ["account_id", "customer_id", "n_debits", "debit_amount_pen", "baseline_daily_pen", "rule"]
+    return [
+        ("alerts_note", f"<p class='big'><b>{len(v)}</b> velocity alerts on {day:%Y-%m-%d}.</p>"),
+        ("alerts", _table(v.sort_values("debit_amount_pen", ascending=False)[cols], "alerts-table")),
+    ]
+
+
+BUILDERS = {
+    "diagnostic": _figs_diagnostic,
+    "exploratory": _figs_exploratory,
+    "inferential": _figs_inferential,
+    "predictive": _figs_predictive,
+    "prescriptive": _figs_prescriptive,
+    "causal": _figs_causal,
+    "real_time": _figs_real_time,
+}
+
+
+def _nav(month: dt.date, current: str) -> str:
+    links = [f'<a href="../../dashboard/{month:%Y-%m}.html">Descriptive</a>']
+    for cat, (title, _) in CATEGORIES.items():
+        cls = ' class="here"' if cat == current else ""
+        links.append(f'<a{cls} href="{page_name(cat)}">{title}</a>')
+    return "<nav>" + " · ".join(links) + "</nav>"
+
+
+def build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """category -> HTML page for `month` (tables may hold other months: they are cut to `month`)."""
+    t = {name: of_month(df, name, month) for name, df in tables.items()}
+    pages = {}
+    for cat, (title, question) in CATEGORIES.items():
+        parts: list[str] = []
+        js_included = False
+        for fid, item in BUILDERS[cat](t):
+            if isinstance(item, go.Figure):
+                div = pio.to_html(
+                    item,
+                    include_plotlyjs=not js_included,
+                    full_html=False,
+                    div_id=f"fig-{fid}",
+                    config={"displaylogo": False, "responsive": True},
+                )
+                js_included = True
+                parts.append(f'<div class="card wide">{div}</div>')
+            else:
+                body = item if item.startswith("<") else f"<p>{html.escape(item)}</p>"
+                parts.append(f'<div class="card wide" id="{fid}">{body}</div>')
+        pages[cat] = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} analytics {month:%Y-%m}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}{NAV_CSS}</style></head>
+<body data-month="{month:%Y-%m}" data-category="{cat}">
+<header><h1>{title} analytics: {month:%B %Y}</h1><p>{html.escape(question)} Every estimate from the analytics
+tables of the warehouse (method in each table's docs); customers appear by id only.</p></header>
+{_nav(month, cat)}
+<main><div class="grid">{"".join(parts)}</div></main></body></html>
+"""
+    return pages
+
+
+NAV_CSS = """
+nav{background:#fff;padding:10px 28px;border-bottom:1px solid #ddd;font-size:14px}
+nav a{color:#14213d;text-decoration:none;margin-right:4px}nav a.here{font-weight:700;text-decoration:underline}
+p.big{font-size:18px;margin:10px}
+"""
