@@ -16,7 +16,9 @@ from bank_assets.synthetic.tables import World
 
 
 def world(customers: int = 2_000, seed: int = 42) -> World:
-    return World(GeneratorConfig(seed=seed, scale=Scale(customers=customers, merchants=300), defects=DefectRates.clean()))
+    return World(
+        GeneratorConfig(seed=seed, scale=Scale(customers=customers, merchants=300), defects=DefectRates.clean())
+    )
 
 
 def summary(w: World, months: list[int]) -> pd.DataFrame:

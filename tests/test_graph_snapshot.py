@@ -51,7 +51,7 @@ def test_every_asset_and_check_is_monthly_with_a_single_run_backfill():
 
     graph = defs.resolve_asset_graph()
     now = current()
-    assert {v["group"] for v in now.values()} == {"landing", "bronze", "silver", "gold", "reports"}
+    assert {v["group"] for v in now.values()} == {"landing", "bronze", "silver", "gold", "analytics", "reports"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.partitions_def == monthly_partitions, key

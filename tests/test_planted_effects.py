@@ -179,4 +179,5 @@ def test_retention_actions_rank_by_expected_value(bank: dict) -> None:
     assert a["expected_value_cents"].is_monotonic_decreasing
     r = a.iloc[0]
     cost, save = prescriptive.ACTIONS[r.action]
-    assert r.expected_value_cents == round(r.churn_probability * r.value_at_risk_cents * save) - cost
+    ev = r.churn_probability * r.value_at_risk_cents * save  # cents, rounded half away from zero
+    assert r.expected_value_cents == int(np.floor(ev + 0.5)) - cost

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 DATE = "datetime64[ns]"  # month columns: DuckDB TIMESTAMP_NS, filtered >= DATE 'first' AND < DATE 'next'
@@ -21,3 +22,9 @@ def frame(rows: Iterable[Mapping] | pd.DataFrame, schema: Mapping[str, str]) -> 
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=list(schema))
     df = df.reindex(columns=list(schema))
     return df.astype(dict(schema)) if len(df) else pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})
+
+
+def cents_half_away(pen: np.ndarray | pd.Series) -> np.ndarray:
+    """PEN amounts as integer cents, rounded half away from zero (the project's one rounding rule)."""
+    x = np.asarray(pen, dtype=float) * 100
+    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)

@@ -24,7 +24,7 @@ SCHEMA = {
     "statistic": "float64",
     "p_value": "float64",
     "n_a": "int64",
-    "n_b": "float64",  # NULL for one-group intervals
+    "n_b": "Int64",  # NULL for one-group intervals
     "method": "string",
 }
 SEGMENT_PAIRS = (("AFFLUENT", "MASS"), ("PREMIUM", "AFFLUENT"), ("SME", "MASS"))

@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bank_assets.analytics import DATE, frame
+from bank_assets.analytics import DATE, cents_half_away, frame
 from bank_assets.analytics.panel import month_start
 
 #: action -> (cost in PEN cents, share of would-be churners it keeps)
@@ -42,12 +42,12 @@ def retention_actions(scores: pd.DataFrame, summary: pd.DataFrame, as_of: dt.dat
         s["positive_balance_pen"].astype(float) * MARGIN_BALANCE_YEARLY / 12
         + s["spend_pen"].astype(float) * MARGIN_SPEND
     )
-    value_cents = np.round(monthly * HORIZON_MONTHS * 100).astype(np.int64)
+    value_cents = cents_half_away(monthly * HORIZON_MONTHS)
     best_action = pd.Series("NONE", index=s.index)
     best_ev = pd.Series(0, index=s.index, dtype=np.int64)
     best_cost = pd.Series(0, index=s.index, dtype=np.int64)
     for action, (cost, save) in ACTIONS.items():
-        ev = np.round(s["churn_probability"] * value_cents * save).astype(np.int64) - cost
+        ev = cents_half_away(s["churn_probability"] * value_cents * save / 100) - cost
         better = ev > best_ev
         best_action[better], best_ev[better], best_cost[better] = action, ev[better], cost
     out = s.assign(

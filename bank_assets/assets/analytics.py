@@ -11,8 +11,11 @@ computes every month of the range as of that month (a month never sees later dat
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
+import yaml
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckSpec,
@@ -22,6 +25,8 @@ from dagster import (
     Failure,
     MetadataValue,
     Output,
+    TableColumn,
+    TableSchema,
     asset,
 )
 
@@ -40,10 +45,48 @@ from bank_assets.assets.common import (
 from bank_assets.assets.gold import GOLD_AUTOMATION
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
+from bank_assets.settings import DBT_PROJECT_DIR
 
+#: the analytics tables' docs (method, columns), shared with dbt's catalog
+DOCS_YML = Path(DBT_PROJECT_DIR) / "models" / "analytics" / "_analytics__sources.yml"
+#: the pandas schema each asset writes (the yml documents exactly these columns: tests check it)
+SCHEMAS: dict[str, dict[str, str]] = {
+    "campaign_effects": causal.SCHEMA,
+    "churn_drivers": diagnostic.SCHEMA,
+    "group_tests": inferential.SCHEMA,
+    "churn_scores": predictive.SCORE_SCHEMA,
+    "churn_model_evaluation": predictive.EVAL_SCHEMA,
+    "volume_forecast": predictive.FORECAST_SCHEMA,
+    "retention_actions": prescriptive.SCHEMA,
+}
 GROUP = "analytics"
 TAGS = {"dagster/kind/pandas": "", "dagster/kind/duckdb": ""}
 PARTITION = {"partition_expr": "as_of_month"}
+
+
+@cache
+def table_docs() -> dict[str, dict]:
+    """table -> its entry in DOCS_YML (description, columns)."""
+    doc = yaml.safe_load(DOCS_YML.read_text(encoding="utf-8"))
+    (source,) = [src for src in doc["sources"] if src["name"] == "analytics"]
+    return {t["name"]: t for t in source["tables"]}
+
+
+def _column_schema(name: str) -> TableSchema:
+    described = {c["name"]: c.get("description", "") for c in table_docs()[name]["columns"]}
+    return TableSchema(
+        columns=[TableColumn(c, DUCKDB_TYPES[t], description=described.get(c, "")) for c, t in SCHEMAS[name].items()]
+    )
+
+
+#: DuckDB type of each pandas dtype the analytics write
+DUCKDB_TYPES = {
+    "datetime64[ns]": "TIMESTAMP_NS",
+    "string": "VARCHAR",
+    "float64": "DOUBLE",
+    "int64": "BIGINT",
+    "bool": "BOOLEAN",
+}
 
 
 def _history(*tables: str) -> dict[str, AssetIn]:
@@ -101,6 +144,7 @@ INTERVALS = (
     ("ci_low", "estimate", "ci_high"),
     ("pi_low", "predicted_transactions", "pi_high"),
 )
+TOLERANCE = 1e-9
 UNIT_INTERVAL = ("p_value", "churn_probability", "auc_out_of_time", "base_rate")
 
 
@@ -111,7 +155,8 @@ def well_formed_problems(df: pd.DataFrame, month: dt.date) -> list[str]:
         problems.append(f"rows outside as_of_month {month:%Y-%m}")
     for lo, est, hi in INTERVALS:
         if {lo, est, hi} <= set(df.columns):
-            bad = df[~((df[lo] <= df[est]) & (df[est] <= df[hi]))]
+            slack = TOLERANCE * df[est].abs().clip(lower=1)  # floating-point noise: a Wilson bound of 1e-17 at 0
+            bad = df[~((df[lo] <= df[est] + slack) & (df[est] <= df[hi] + slack))]
             problems += [f"{est} {r[est]!r} outside [{r[lo]!r}, {r[hi]!r}]" for _, r in bad.iterrows()]
     for col in UNIT_INTERVAL:
         if col in df.columns:
@@ -150,16 +195,14 @@ def _common(name: str, **kw: object) -> dict:
         owners=[OWNER],
         tags=TAGS,
         io_manager_key="analytics_writer",
-        metadata=PARTITION,
+        description=" ".join(table_docs()[name]["description"].split()),
+        metadata={**PARTITION, "dagster/column_schema": _column_schema(name)},
         **kw,
     )
 
 
 @asset(
     ins=_history("fct_customer_monthly_summary", "fct_marketing_touches"),
-    description="Causal: did each campaign make its treated customers buy more? Difference-in-differences "
-    "against the randomised control group (Poisson GLM, month fixed effects, SE clustered by customer), "
-    "with a pre-period placebo that must find nothing.",
     **_common("campaign_effects"),
 )
 def campaign_effects(
@@ -179,8 +222,6 @@ def campaign_effects(
 
 @asset(
     ins=_history("fct_customer_monthly_summary"),
-    description="Diagnostic: what drives churn? Logit of next month's churn on this month's features "
-    "(complaints, inquiries, purchases, balance trend, products, tenure, segment), as odds ratios with 95 % CIs.",
     **_common("churn_drivers"),
 )
 def churn_drivers(
@@ -195,8 +236,6 @@ def churn_drivers(
 
 @asset(
     ins=_history("fct_customer_monthly_summary", "fct_customer_interactions"),
-    description="Inferential: segment spend differences (Welch t-tests with CIs), churn rate per segment "
-    "(Wilson intervals), complaint rate before churn vs the rest (ratio CI) and an A/B of service channels.",
     **_common("group_tests"),
 )
 def group_tests(
@@ -217,8 +256,6 @@ def group_tests(
 
 @asset(
     ins=_history("fct_customer_monthly_summary"),
-    description="Predictive: each active customer's probability of churning next month, from a logistic "
-    "regression (scikit-learn) trained on earlier months only; its out-of-time AUC is in churn_model_evaluation.",
     **_common("churn_scores"),
 )
 def churn_scores(
@@ -235,8 +272,6 @@ def churn_scores(
 
 @asset(
     ins=_history("fct_customer_monthly_summary"),
-    description="Predictive: how well the churn model ranks churners it never saw: trained on every labelled "
-    "month but the latest, AUC on the latest (out of time).",
     **_common("churn_model_evaluation"),
 )
 def churn_model_evaluation(
@@ -253,8 +288,6 @@ def churn_model_evaluation(
 
 @asset(
     ins=_history("fct_customer_monthly_summary"),
-    description="Predictive: transactions of the next 3 months with 95 % prediction intervals "
-    "(statsmodels ETS, damped additive trend, fitted on the months up to the partition).",
     **_common("volume_forecast"),
 )
 def volume_forecast(
@@ -274,8 +307,6 @@ def volume_forecast(
         **_history("fct_customer_monthly_summary"),
         "churn_scores": AssetIn(key=AssetKey(["analytics", "churn_scores"]), input_manager_key="analytics_writer"),
     },
-    description="Prescriptive: which retention action (call, fee-waiver offer) for which customer, ranked by "
-    "expected value = churn probability x 12 months of margin x save rate - cost (PEN cents).",
     **_common("retention_actions"),
 )
 def retention_actions(

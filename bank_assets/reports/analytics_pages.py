@@ -55,8 +55,10 @@ def of_month(df: pd.DataFrame, table: str, month: dt.date) -> pd.DataFrame:
     return df[pd.to_datetime(df[MONTH_COLUMN[table]]) == pd.Timestamp(month)]
 
 
-def _interval_figure(df: pd.DataFrame, label: pd.Series, value: str, title: str, null: float, log: bool) -> go.Figure:
-    """Estimates with their 95 % intervals (a forest plot) and the no-effect line."""
+def _interval_figure(
+    df: pd.DataFrame, label: pd.Series, value: str, title: str, null: float | None, log: bool
+) -> go.Figure:
+    """Estimates with their 95 % intervals (a forest plot) and the no-effect line, if any."""
     fig = go.Figure(
         go.Scatter(
             x=df[value],
@@ -72,7 +74,8 @@ def _interval_figure(df: pd.DataFrame, label: pd.Series, value: str, title: str,
             hovertext=[f"p = {p:.3g}" for p in df["p_value"]] if "p_value" in df else None,
         )
     )
-    fig.add_vline(x=null, line_dash="dash", line_color="#d73027")
+    if null is not None:
+        fig.add_vline(x=null, line_dash="dash", line_color="#d73027")
     if log:
         fig.update_xaxes(type="log")
     return _layout(fig, title, height=max(260, 48 * len(df) + 120))
@@ -117,6 +120,7 @@ def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
             colorbar={"title": "transactions"},
         )
     )
+    fig.update_yaxes(autorange="reversed")  # Monday on top
     return [("heatmap", _layout(fig, "Transactions by weekday and hour of the day", height=420))]
 
 
@@ -146,7 +150,7 @@ def _figs_inferential(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
             (
                 "churn",
                 _interval_figure(
-                    churn, churn["group_a"], "estimate", "Monthly churn rate by segment (Wilson 95 % CI)", 0.0, False
+                    churn, churn["group_a"], "estimate", "Monthly churn rate by segment (Wilson 95 % CI)", None, False
                 ),
             )
         )
