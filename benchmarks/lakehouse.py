@@ -41,7 +41,7 @@ from typing import Any
 from tests.operate import PROJECT_ROOT, VENV_BIN, DagsterServer, monthly_keys, stop_process_group
 
 INGEST_GROUPS = ("landing", "bronze", "silver")
-GOLD_GROUPS = ("gold", "reports")
+GOLD_GROUPS = ("gold", "analytics", "reports")
 LAKEHOUSE_YAML = PROJECT_ROOT / "deploy" / "lakehouse" / "dagster.yaml"
 #: what a gold checksum covers: every table dbt materializes (views hold no data)
 GOLD_SCHEMAS = ("gold", "intermediate")
@@ -271,12 +271,12 @@ def run_trial(
         )
         srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
         downstream = srv.asset_keys_in_groups(GOLD_GROUPS)
-        backfill = srv.launch_backfill(downstream, months, title=f"lakehouse: gold and reports x {len(months)} months")
-        log(f"{workers} worker(s): backfill {backfill} of {len(downstream)} gold and report assets launched")
+        backfill = srv.launch_backfill(downstream, months, title=f"lakehouse: gold, analytics and reports x {len(months)} months")
+        log(f"{workers} worker(s): backfill {backfill} of {len(downstream)} gold, analytics and report assets launched")
         summary = srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
         runs = [r for r in summary.runs if r.start_time]
         trial.failed = [
-            f"{f.run.run_id[:8]} {f.run.job_name}: {' | '.join(f.messages)[:400]}" for f in summary.failed_runs
+            f"{f.run.run_id[:8]} {f.run.job_name}: {' | '.join(f.messages)[:1500]}" for f in summary.failed_runs
         ]
         trial.runs = [
             {
@@ -460,7 +460,7 @@ def report(
     for t in trials:
         print(
             f"\n-- {t.workers} worker(s): {t.wall_s:.1f} s from the backfill to the last run "
-            f"(landing..silver {t.span('ingest'):.1f} s, gold and reports {t.span('gold'):.1f} s), "
+            f"(landing..silver {t.span("ingest"):.1f} s, gold, analytics and reports {t.span("gold"):.1f} s), "
             f"up to {t.max_parallel} runs at once, {len(t.runs)} runs, {len(t.failed)} failed, "
             f"{t.conflicts_retried} DuckLake conflicts retried"
         )

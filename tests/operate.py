@@ -217,9 +217,9 @@ query OperateRunFailureEvents($runId: ID!, $afterCursor: String) {
       hasMore
       events {
         __typename
-        ... on ExecutionStepFailureEvent { stepKey message error { message } }
-        ... on RunFailureEvent { message error { message } }
-        ... on EngineEvent { stepKey message error { message } }
+        ... on ExecutionStepFailureEvent { stepKey message error { message cause { message } } }
+        ... on RunFailureEvent { message error { message cause { message } } }
+        ... on EngineEvent { stepKey message error { message cause { message } } }
       }
     }
     ... on Error { message }
@@ -961,7 +961,11 @@ class DagsterServer(DagsterHome):
                 return [f"logsForRun: {res.get('message')}"]
             for e in res["events"]:
                 kind = e["__typename"]
-                err = (e.get("error") or {}).get("message")
+                error = e.get("error") or {}
+                err = error.get("message")
+                cause = (error.get("cause") or {}).get("message")
+                if cause:  # the exception the step raised, under Dagster's wrapper (e.g. loading an input)
+                    err = f"{err}\ncaused by: {cause}"
                 if kind in ("ExecutionStepFailureEvent", "RunFailureEvent") or (kind == "EngineEvent" and err):
                     step = f"[{e['stepKey']}] " if e.get("stepKey") else ""
                     out.append(f"{kind} {step}{e['message']}" + (f"\n{err.strip()}" if err else ""))

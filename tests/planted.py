@@ -10,7 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
-from bank_assets.synthetic.months import month_start
+from bank_assets.synthetic.months import month_label, month_start
 from bank_assets.synthetic.params import DefectRates, GeneratorConfig, Scale
 from bank_assets.synthetic.tables import World
 
@@ -76,3 +76,69 @@ def touches(w: World, months: list[int]) -> pd.DataFrame:
     t["start_date"] = t["campaign_id"].map(lambda c: dt.date.fromisoformat(camp[c][0]))
     t["end_date"] = t["campaign_id"].map(lambda c: dt.date.fromisoformat(camp[c][1]))
     return t
+
+
+def report(customers: int = 2_000, n_months: int = 24) -> str:
+    """Planted vs recovered, as a markdown table (`python -m tests.planted`)."""
+    import warnings
+
+    from bank_assets.analytics import causal, diagnostic, inferential, predictive
+    from bank_assets.analytics.panel import churn_panel
+    from bank_assets.synthetic.params import EPOCH, Behaviour
+
+    warnings.simplefilter("ignore")
+    w = world(customers)
+    months = list(range(EPOCH, EPOCH + n_months))
+    s, t = summary(w, months), touches(w, months)
+    inter = pd.concat(
+        [w.table("customer_interactions", m).to_pandas().assign(interaction_month=month_start(m)) for m in months]
+    )
+    inter["is_complaint"] = inter["reason"] == "COMPLAINT"
+    inter["satisfaction_score"] = pd.to_numeric(inter["satisfaction_score"].replace("", None))
+    as_of, panel, b = month_start(months[-1]), churn_panel(s), Behaviour()
+    plan = {c.campaign_id: c.purchase_rate_ratio for c in b.campaigns}
+    rows = []
+
+    def row(what: str, planted: float, est: float, lo: float, hi: float) -> None:
+        rows.append(
+            f"| {what} | {planted:g} | {est:.3f} | [{lo:.3f}, {hi:.3f}] | {'yes' if lo <= planted <= hi else 'NO'} |"
+        )
+
+    for r in causal.campaign_effects(s, t, as_of).itertuples():
+        planted = plan[r.campaign_id] if r.design == "campaign" else 1.0
+        row(f"{r.campaign_id} {r.design}: purchase rate ratio", planted, r.purchase_rate_ratio, r.ci_low, r.ci_high)
+    g = inferential.group_tests(s, panel, inter, as_of).set_index("test")
+    c = g.loc["complaint_rate_before_churn"]
+    row(
+        "complaint rate before churn / otherwise",
+        b.complaint_rate_before_dormancy / b.complaint_rate,
+        c.estimate,
+        c.ci_low,
+        c.ci_high,
+    )
+    d = diagnostic.churn_drivers(panel, as_of).set_index("driver")
+    i = d.loc["inquired_2m"]
+    row("inquiries (placebo driver): churn odds ratio", 1.0, i.odds_ratio, i.ci_low, i.ci_high)
+    k = d.loc["complained_2m"]
+    rows.append(
+        f"| complaints: churn odds ratio (planted as a rate, x10) | > 1 | {k.odds_ratio:.3f} | "
+        f"[{k.ci_low:.3f}, {k.ci_high:.3f}] | {'yes' if k.ci_low > 1 else 'NO'} |"
+    )
+    e = predictive.churn_model(panel, as_of)[1].iloc[0]
+    head = f"{customers:,} customers, {month_label(months[0])}..{month_label(months[-1])}, as of {as_of:%Y-%m}"
+    return "\n".join(
+        [
+            head,
+            "",
+            "| effect | planted | estimate | 95 % CI | planted inside |",
+            "| --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+            f"churn model: out-of-time AUC {e.auc_out_of_time:.3f} on {pd.Timestamp(e.test_month):%Y-%m} "
+            f"({int(e.n_test):,} customers, {int(e.test_events)} churned)",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(report())

@@ -53,6 +53,9 @@ def test_graphql_queries_match_installed_schema():
 
 
 REPORTS_GROUP = "reports"
+ANALYTICS_GROUP = "analytics"
+#: what automation builds after silver (the gold_automation sensor's selection)
+AUTOMATED_GROUPS = (GOLD_GROUP, ANALYTICS_GROUP, REPORTS_GROUP)
 
 
 @pytest.mark.slow
@@ -62,12 +65,12 @@ def test_ui_backfill_then_new_month_under_daemon():
     with DagsterServer(first_month=FIRST, last_month=LAST) as srv:
         nodes = [n for n in srv.asset_nodes() if n.materializable]
         all_keys = [n.key for n in nodes]
-        # gold and the reports after it are left to automation once silver is there
-        gold = [n.key for n in nodes if n.group in (GOLD_GROUP, REPORTS_GROUP)]
+        # gold, and the analytics and reports after it, are left to automation once silver is there
+        gold = [n.key for n in nodes if n.group in AUTOMATED_GROUPS]
         non_gold = [n.path for n in nodes if n.group in NON_GOLD_GROUPS]
         print(f"\n{len(nodes)} assets by group: {dict(Counter(n.group for n in nodes))}")
         assert gold and non_gold, "expected gold and landing/bronze/silver groups"
-        assert {n.group for n in nodes} <= {*NON_GOLD_GROUPS, GOLD_GROUP, REPORTS_GROUP}, {n.group for n in nodes}
+        assert {n.group for n in nodes} <= {*NON_GOLD_GROUPS, *AUTOMATED_GROUPS}, {n.group for n in nodes}
         assert all(n.partitioned for n in nodes), [n.key for n in nodes if not n.partitioned]
 
         # 1. "Materialize all" for 2024-01 .. 2024-03 from the UI

@@ -36,18 +36,16 @@ def churn_panel(summary: pd.DataFrame) -> pd.DataFrame:
     NaN when t + 1 is not in the data yet). `summary` is gold.fct_customer_monthly_summary."""
     df = summary.copy()
     df["month"] = df["summary_month"].map(month_start)
-    df = df.sort_values(["customer_id", "month"])
+    df["month_no"] = df["month"].map(lambda m: m.year * 12 + m.month)
+    df = df.sort_values(["customer_id", "month_no"])
     g = df.groupby("customer_id", sort=False)
-    prev = g.shift(1)
-    nxt = g.shift(-1)
-    prev_is_last_month = prev["month"].map(lambda m: m if pd.notna(m) else None)
-    consecutive_prev = prev_is_last_month.notna() & (
-        prev_is_last_month.map(lambda m: add_months(m, 1) if m else None) == df["month"]
-    )
-    complaints_prev = np.where(consecutive_prev, prev["n_complaints"].fillna(0), 0)
-    inquiries_prev = np.where(consecutive_prev, prev["n_inquiries"].fillna(0), 0)
-    balance_prev = np.where(consecutive_prev, prev["positive_balance_pen"].astype(float), np.nan)
-    balance = df["positive_balance_pen"].astype(float)
+    prev, nxt = g.shift(1), g.shift(-1)
+    has_prev = (prev["month_no"] == df["month_no"] - 1).to_numpy()
+    has_next = (nxt["month_no"] == df["month_no"] + 1).to_numpy()
+    complaints_prev = np.where(has_prev, prev["n_complaints"].fillna(0), 0)
+    inquiries_prev = np.where(has_prev, prev["n_inquiries"].fillna(0), 0)
+    balance = df["positive_balance_pen"].astype(float).to_numpy()
+    balance_prev = np.where(has_prev, prev["positive_balance_pen"].astype(float), balance)
     out = pd.DataFrame(
         {
             "customer_id": df["customer_id"],
@@ -57,7 +55,7 @@ def churn_panel(summary: pd.DataFrame) -> pd.DataFrame:
             "complained_2m": ((df["n_complaints"].fillna(0) + complaints_prev) > 0).astype(int),
             "inquired_2m": ((df["n_inquiries"].fillna(0) + inquiries_prev) > 0).astype(int),
             "log_purchases": np.log1p(df["n_purchases"].astype(float)),
-            "balance_trend": np.log1p(balance) - np.log1p(np.where(np.isnan(balance_prev), balance, balance_prev)),
+            "balance_trend": np.log1p(balance) - np.log1p(balance_prev),
             "products_held": df["products_held"].astype(float),
             "tenure_years": df["tenure_months"].astype(float) / 12.0,
             "segment_affluent": (df["segment"] == "AFFLUENT").astype(int),
@@ -66,8 +64,6 @@ def churn_panel(summary: pd.DataFrame) -> pd.DataFrame:
             "spend_pen": df["spend_pen"].astype(float),
         }
     )
-    next_known = nxt["month"].map(lambda m: m if pd.notna(m) else None)
-    has_next = next_known.notna() & (next_known == df["month"].map(lambda m: add_months(m, 1)))
     # no row next month: not known yet (the last month), or the row was quarantined: unknown
     out["churned"] = np.where(has_next, (nxt["status"] != "ACTIVE").astype(float), np.nan)
     return out[out["status"] == "ACTIVE"].reset_index(drop=True)

@@ -85,6 +85,7 @@ DUCKDB_TYPES = {
     "string": "VARCHAR",
     "float64": "DOUBLE",
     "int64": "BIGINT",
+    "Int64": "BIGINT",  # nullable
     "bool": "BOOLEAN",
 }
 
