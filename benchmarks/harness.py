@@ -10,7 +10,8 @@ medians (also as JSON, in benchmarks/results/):
               per layer and dbt's own time per model and test (top nodes, sums); the analytics
               and reports groups timed after it, informational. Side by side over the same files
               (the baselines implement the 8 original sources; the project also loads the
-              marketing, interaction and indicator sources): a plain DuckDB SQL reference, and pandas + DataFrame.to_sql into PostgreSQL
+              marketing, interaction and indicator sources): a plain DuckDB SQL reference, and
+              pandas + DataFrame.to_sql into PostgreSQL
               (a throwaway local server; the headline baseline) and into SQLite. The PostgreSQL
               baseline needs the Debian `postgresql` package and psycopg2: without them it is
               reported as skipped with the reason (a full-scale run refuses to start);
@@ -538,9 +539,7 @@ def _month_rows(m: dict[str, Any], check: Callable[[str, float], str]) -> list[t
         *[(f"    of which {k}", f"{v:.1f} s", "") for k, v in sorted(m["project_layers_s"].items(), key=layer_order)],
     ]
     if "reports_group_s" in m:
-        rows.append(
-            ("    analytics and reports groups after it (not included)", f"{m['reports_group_s']:.1f} s", "")
-        )
+        rows.append(("    analytics and reports groups after it (not included)", f"{m['reports_group_s']:.1f} s", ""))
     d = m.get("dbt_nodes")
     if d and d.get("available"):
         rows += [

@@ -271,7 +271,9 @@ def run_trial(
         )
         srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
         downstream = srv.asset_keys_in_groups(GOLD_GROUPS)
-        backfill = srv.launch_backfill(downstream, months, title=f"lakehouse: gold, analytics and reports x {len(months)} months")
+        backfill = srv.launch_backfill(
+            downstream, months, title=f"lakehouse: gold, analytics and reports x {len(months)} months"
+        )
         log(f"{workers} worker(s): backfill {backfill} of {len(downstream)} gold, analytics and report assets launched")
         summary = srv.wait_idle(timeout_s=timeout_s, quiet_s=5, min_sensor_ticks=0, poll_s=1)
         runs = [r for r in summary.runs if r.start_time]
@@ -460,7 +462,7 @@ def report(
     for t in trials:
         print(
             f"\n-- {t.workers} worker(s): {t.wall_s:.1f} s from the backfill to the last run "
-            f"(landing..silver {t.span("ingest"):.1f} s, gold, analytics and reports {t.span("gold"):.1f} s), "
+            f"(landing..silver {t.span('ingest'):.1f} s, gold, analytics and reports {t.span('gold'):.1f} s), "
             f"up to {t.max_parallel} runs at once, {len(t.runs)} runs, {len(t.failed)} failed, "
             f"{t.conflicts_retried} DuckLake conflicts retried"
         )
