@@ -402,7 +402,13 @@ CAMPAIGN_TARGETS = Contract(
         _c("campaign_id", "id", "Campaign.", required=True, references="campaigns.campaign_id"),
         _c("arm", "code", "TREATMENT (contacted) or CONTROL (held out).", required=True, accepted=CAMPAIGN_ARMS),
         _c("assigned_date", "date", "Date of the random assignment (the campaign's first day).", required=True),
-        _c("contact_note", "text", "Free-text note of the contact centre, may be empty."),
+        _c(
+            "contact_note",
+            "text",
+            "Free-text note of the contact centre, may be empty (free text may hold "
+            "personal data: PII, never beyond silver).",
+            pii=True,
+        ),
     ),
 )
 

@@ -25,20 +25,22 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from dagster import DagsterInstance, instance_for_test, serialize_value
+from dagster import AssetSelection, DagsterInstance, instance_for_test, serialize_value
 
 from bank_assets import pseudonym
 from bank_assets.assets import gold
 from bank_assets.contracts import NULL_TOKENS
 from bank_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
-from .pipeline import resources, run_gold, run_months
+from .pipeline import resources, run, run_gold, run_months
 
 pytestmark = pytest.mark.slow
 
 MONTH = "2024-01"
 PII_COLUMNS = ("first_name", "last_name", "email", "national_id", "phone", "street")
 DBT_SCHEMAS = ("staging", "intermediate", "gold")
+#: every schema built from silver: dbt's, and the analytics group's (Python, dagster-duckdb-pandas)
+SCANNED_SCHEMAS = (*DBT_SCHEMAS, "analytics")
 MIN_LEN = 5
 # A fixed test key (not a secret): the pseudonyms, and so the scans, are the same on every run.
 TEST_KEY = hashlib.sha256(b"bank-lakehouse test_pii_scan").hexdigest()
@@ -146,10 +148,10 @@ def dagster_texts(instance: DagsterInstance) -> dict[str, bytes]:
     """Every file under the instance's root (SQLite event log and run storage, compute logs) and
     every run and event as serialized by Dagster."""
     blobs = read_tree(Path(instance.root_directory), "dagster_home")
-    for run in instance.get_runs():
-        records = instance.get_records_for_run(run.run_id, limit=1_000_000).records
+    for dagster_run in instance.get_runs():
+        records = instance.get_records_for_run(dagster_run.run_id, limit=1_000_000).records
         events = "\n".join(serialize_value(r.event_log_entry) for r in records)
-        blobs[f"run {run.run_id}"] = (serialize_value(run) + "\n" + events).encode()
+        blobs[f"run {dagster_run.run_id}"] = (serialize_value(dagster_run) + "\n" + events).encode()
     return blobs
 
 
@@ -164,6 +166,7 @@ def scanned(tmp_path_factory) -> Iterator[dict]:
         mp.setattr(gold, "invocation_target", keeping_artifacts(artifacts))
         run_months(res, [MONTH], instance)
         run_gold(res, [MONTH], instance)
+        assert run(res, MONTH, instance, selection=AssetSelection.groups("analytics")).success
         pii, other = landing_values(Path(res["landing"].resolved_root))
         target = DBT_PROJECT_DIR / "target"
         dbt = read_tree(artifacts, "invocations") if artifacts.exists() else {}
@@ -222,8 +225,8 @@ def test_the_scan_finds_pii_where_it_is(scanned):
     assert scanned["dagster"] and any(k.startswith("invocations/") for k in scanned["dbt"])
 
 
-def test_no_pii_in_dbt_schemas(scanned):
-    hits = warehouse_hits(scanned["res"]["warehouse"].resolved_path, DBT_SCHEMAS, scanned["needles"])
+def test_no_pii_in_dbt_and_analytics_schemas(scanned):
+    hits = warehouse_hits(scanned["res"]["warehouse"].resolved_path, SCANNED_SCHEMAS, scanned["needles"])
     assert not hits, hits
 
 
