@@ -177,3 +177,47 @@ def test_exports_equal_gold(built):
         n = con.execute("SELECT count(*) FROM gold.customer_360 WHERE as_of_month = $m", {"m": f"{MONTH}-01"})
         n = n.fetchone()
         assert csv == (n[0], pd.Timestamp(f"{MONTH}-01").date())
+
+
+def test_analytics_pages_open_in_chromium_and_draw_the_tables(built):
+    """One page per category for the month, linked to each other and to the executive dashboard;
+    the inferential page draws group_tests' intervals as they are in the warehouse."""
+    from bank_assets.reports.analytics_pages import CATEGORIES, page_name
+
+    res, _ = built
+    folder = reports_root(res) / "analytics" / MONTH
+    pages = {c: (folder / page_name(c)).read_text(encoding="utf-8") for c in CATEGORIES}
+    for category, page in pages.items():
+        assert f'data-category="{category}"' in page and f"../../dashboard/{MONTH}.html" in page
+        assert all(f'href="{page_name(c)}"' in page for c in CATEGORIES)
+    fig = figures(pages["inferential"])["fig-spend"]["data"][0]
+    rows = query(
+        res,
+        "SELECT group_a || ' - ' || group_b, estimate, ci_low, ci_high FROM analytics.group_tests "
+        "WHERE test = 'spend_by_segment' AND as_of_month = $m",
+        {"m": f"{MONTH}-01"},
+    )
+    assert rows and sorted(fig["y"]) == sorted(r[0] for r in rows)
+    by_label = {r[0]: r[1:] for r in rows}
+    for label, x, plus, minus in zip(fig["y"], fig["x"], fig["error_x"]["array"], fig["error_x"]["arrayminus"],
+                                     strict=True):  # fmt: skip
+        est, lo, hi = by_label[label]
+        assert (x, x + plus, x - minus) == pytest.approx((est, hi, lo))
+    heat = figures(pages["exploratory"])["fig-heatmap"]["data"][0]
+    n = query(res, "SELECT sum(n_transactions) FROM gold.txn_heatmap_monthly WHERE transaction_month = $m",
+              {"m": f"{MONTH}-01"})[0][0]  # fmt: skip
+    assert sum(v for row in heat["z"] for v in row) == n > 0
+    binary = browser.chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    page = browser.Page(binary)
+    try:
+        for category in ("inferential", "exploratory"):
+            page.open((folder / page_name(category)).as_uri())
+            assert page.wait_for(
+                "document.querySelectorAll('.js-plotly-plot .main-svg').length > 0 && "
+                "document.querySelectorAll('.js-plotly-plot').length"
+            )
+    finally:
+        page.close()
+    assert page.errors == [], page.errors

@@ -61,8 +61,8 @@ def _interval_figure(
     """Estimates with their 95 % intervals (a forest plot) and the no-effect line, if any."""
     fig = go.Figure(
         go.Scatter(
-            x=df[value],
-            y=label,
+            x=df[value].astype(float).tolist(),  # plain JSON lists, not plotly's base64 arrays
+            y=label.tolist(),
             mode="markers",
             marker={"size": 10, "color": "#14213d"},
             error_x={
@@ -113,7 +113,7 @@ def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
     grid = h.pivot_table(index="iso_weekday", columns="hour_of_day", values="n_transactions", aggfunc="first")
     fig = go.Figure(
         go.Heatmap(
-            z=grid.to_numpy(),
+            z=grid.to_numpy().tolist(),
             x=[f"{c:02d}h" for c in grid.columns],
             y=[WEEKDAYS[int(i) - 1] for i in grid.index],
             colorscale="Blues",
@@ -183,7 +183,7 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
             )
         )
     if len(scores):
-        fig = go.Figure(go.Histogram(x=scores["churn_probability"], nbinsx=40, marker_color="#14213d"))
+        fig = go.Figure(go.Histogram(x=scores["churn_probability"].tolist(), nbinsx=40, marker_color="#14213d"))
         out.append(
             (
                 "scores",
@@ -199,10 +199,10 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
         x = [f"{pd.Timestamp(m):%Y-%m}" for m in fc["forecast_month"]]
         fig = go.Figure(
             [
-                go.Scatter(x=x, y=fc["pi_high"], mode="lines", line={"width": 0}, showlegend=False),
+                go.Scatter(x=x, y=fc["pi_high"].tolist(), mode="lines", line={"width": 0}, showlegend=False),
                 go.Scatter(
                     x=x,
-                    y=fc["pi_low"],
+                    y=fc["pi_low"].tolist(),
                     mode="lines",
                     line={"width": 0},
                     fill="tonexty",
@@ -211,7 +211,7 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
                 ),
                 go.Scatter(
                     x=x,
-                    y=fc["predicted_transactions"],
+                    y=fc["predicted_transactions"].tolist(),
                     mode="lines+markers",
                     name="forecast",
                     line={"color": "#14213d"},
@@ -229,11 +229,11 @@ def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figu
     top = a.sort_values("rank").head(20)
     fig = go.Figure(
         go.Bar(
-            x=top["expected_value_cents"] / 100,
-            y=top["customer_id"],
+            x=(top["expected_value_cents"] / 100).tolist(),
+            y=top["customer_id"].tolist(),
             orientation="h",
             marker_color=["#1a9850" if x == "CALL" else "#f39c12" for x in top["action"]],
-            hovertext=top["action"],
+            hovertext=top["action"].tolist(),
         )
     )
     fig.update_yaxes(autorange="reversed")
