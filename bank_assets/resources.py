@@ -221,18 +221,25 @@ def _slice_predicate(dim: TablePartitionDimension) -> str:
     return f"\"{dim.partition_expr}\" >= DATE '{start:%Y-%m-%d}' AND \"{dim.partition_expr}\" < DATE '{end:%Y-%m-%d}'"
 
 
-class TableCreatingPandasTypeHandler(DuckDBPandasTypeHandler):
-    """dagster-duckdb-pandas' handler, except that a month with no rows still creates the table
-    (its readers, the dashboard, then find an empty month instead of a missing table)."""
+class AnalyticsPandasTypeHandler(DuckDBPandasTypeHandler):
+    """dagster-duckdb-pandas' handler (it loads inputs), writing outputs so that:
+
+    * a month with no rows still creates the table (readers find an empty month, not a missing table);
+    * columns are matched by name, not position;
+    * the row count recorded is the partition's only when the run has one partition (a range run
+      records each month's rows on its own partition, bank_assets.assets.analytics).
+    """
 
     def handle_output(self, context, table_slice: TableSlice, obj: pd.DataFrame, connection) -> None:
-        if obj.empty:
-            connection.register("_empty_frame", obj)
-            connection.execute(
-                f"CREATE TABLE IF NOT EXISTS {table_slice.schema}.{table_slice.table} AS SELECT * FROM _empty_frame"
-            )
-            connection.unregister("_empty_frame")
-        super().handle_output(context, table_slice, obj, connection)
+        table = f"{table_slice.schema}.{table_slice.table}"
+        connection.register("_analytics_output", obj)
+        try:
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _analytics_output LIMIT 0")
+            connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analytics_output")
+        finally:
+            connection.unregister("_analytics_output")
+        if context.has_partition_key:
+            context.add_output_metadata({"dagster/partition_row_count": len(obj)})
 
 
 class AnalyticsTableWriter(DuckDBPandasIOManager):
@@ -245,7 +252,7 @@ class AnalyticsTableWriter(DuckDBPandasIOManager):
             db_client=JournaledDuckDbClient(),
             database=resolve(self.database),
             schema=self.schema_,
-            type_handlers=[TableCreatingPandasTypeHandler()],
+            type_handlers=[AnalyticsPandasTypeHandler()],
             default_load_type=pd.DataFrame,
             io_manager_name="AnalyticsTableWriter",
         )
