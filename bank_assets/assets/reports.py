@@ -37,6 +37,15 @@ from bank_assets.reports import exports
 from bank_assets.resources import ReportsDir, Warehouse
 
 GROUP = "reports"
+#: what every reports asset shares: monthly, a range in one run, after gold by automation, read-only pool
+MONTHLY_REPORT = dict(
+    group_name=GROUP,
+    partitions_def=monthly_partitions,
+    backfill_policy=SINGLE_RUN,
+    automation_condition=GOLD_AUTOMATION,
+    pool=REPORTS_POOL,
+    owners=[OWNER],
+)
 TAGS = {"dagster/kind/plotly": "", "dagster/kind/html": ""}
 
 
@@ -65,12 +74,7 @@ def _kpi_metadata(cards: list[dict]) -> dict[str, object]:
 @asset(
     key=AssetKey(["reports", "dashboard"]),
     ins=_ins(),
-    group_name=GROUP,
-    partitions_def=monthly_partitions,
-    backfill_policy=SINGLE_RUN,
-    automation_condition=GOLD_AUTOMATION,
-    pool=REPORTS_POOL,
-    owners=[OWNER],
+    **MONTHLY_REPORT,
     tags=TAGS,
     description="Executive dashboard of the month: one self-contained HTML file (Plotly, opens offline) "
     "at <BANK_REPORTS_DIR>/dashboard/<YYYY-MM>.html, every number from gold.",
@@ -80,10 +84,7 @@ def dashboard(context: AssetExecutionContext, reports: ReportsDir, **tables: pd.
     for pk, month in months_of(context):
         page, cards = dash.build(month, tables)
         path = dashboard_path(reports.resolved_root, month)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".html.tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
+        dash.write_page(path, page)
         context.log.info(f"dashboard {month:%Y-%m}: {path}")
         context.add_asset_metadata(
             {
@@ -110,12 +111,7 @@ def gold_tables() -> dict[str, str]:
 @asset(
     key=AssetKey(["reports", "gold_exports"]),
     deps=sorted(gold.keys, key=lambda k: k.to_user_string()),
-    group_name=GROUP,
-    partitions_def=monthly_partitions,
-    backfill_policy=SINGLE_RUN,
-    automation_condition=GOLD_AUTOMATION,
-    pool=REPORTS_POOL,
-    owners=[OWNER],
+    **MONTHLY_REPORT,
     tags={"dagster/kind/parquet": ""},
     description="Every gold table as Parquet (zstd) under <BANK_REPORTS_DIR>/exports/<table>/year=YYYY/month=MM/, "
     "replaced atomically per month, and customer_360.csv of the latest month: the read path for BI while "
@@ -160,12 +156,7 @@ def _analytics_ins() -> dict[str, AssetIn]:
 @asset(
     key=AssetKey(["reports", "analytics_dashboard"]),
     ins=_analytics_ins(),
-    group_name=GROUP,
-    partitions_def=monthly_partitions,
-    backfill_policy=SINGLE_RUN,
-    automation_condition=GOLD_AUTOMATION,
-    pool=REPORTS_POOL,
-    owners=[OWNER],
+    **MONTHLY_REPORT,
     tags=TAGS,
     description="The analytics dashboard of the month: one self-contained HTML page per category (diagnostic, "
     "exploratory, inferential, predictive, prescriptive, causal, real-time) at "
@@ -176,13 +167,9 @@ def analytics_dashboard(
 ) -> MaterializeResult:
     for pk, month in months_of(context):
         folder = Path(reports.resolved_root) / "analytics" / f"{month:%Y-%m}"
-        folder.mkdir(parents=True, exist_ok=True)
         pages = ap.build(month, tables)
         for category, page in pages.items():
-            path = folder / ap.page_name(category)
-            tmp = path.with_suffix(".html.tmp")
-            tmp.write_text(page, encoding="utf-8")
-            tmp.replace(path)
+            dash.write_page(folder / ap.page_name(category), page)
         context.log.info(f"analytics dashboard {month:%Y-%m}: {len(pages)} pages in {folder}")
         context.add_asset_metadata(
             {"path": MetadataValue.path(str(folder)), "pages": MetadataValue.json(sorted(pages))}, partition_key=pk

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from bank_assets.reports.dashboard import CSS, _layout, _table
+from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty
 
 #: category -> (title, the question its page answers)
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -82,17 +82,7 @@ def _interval_figure(
 
 
 def _empty(fig: go.Figure) -> go.Figure:
-    fig.add_annotation(
-        text="not enough history yet for this month",
-        showarrow=False,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        font={"size": 16, "color": "#888"},
-    )
-    fig.update_layout(meta={"empty": True})
-    return fig
+    return mark_empty(fig, "not enough history yet for this month")
 
 
 def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:

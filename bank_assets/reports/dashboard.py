@@ -14,6 +14,7 @@ import html
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -643,6 +644,23 @@ table.cases{border-collapse:collapse;width:100%;font-size:13px;background:#fff}
 """
 
 
+def mark_empty(fig: go.Figure, text: str) -> go.Figure:
+    """Say on the chart why it is empty (and flag it in its layout, for tests and readers)."""
+    fig.update_layout(meta={"empty": True})
+    fig.add_annotation(
+        text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 16, "color": "#888"}
+    )
+    return fig
+
+
+def write_page(path: Path, page: str) -> None:
+    """Write an HTML page atomically: a reader sees the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+
+
 def _kpi_html(card: dict) -> str:
     colour = COLOURS[card["status"]]
     prev = card.get("previous")
@@ -701,16 +719,7 @@ def build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> tuple[str, list
     parts = []
     for i, (fid, fig, wide) in enumerate(figures):
         if not any(len(t.x if t.x is not None else []) for t in fig.data):
-            fig.update_layout(meta={"empty": True})
-            fig.add_annotation(
-                text="no data in gold for this period",
-                showarrow=False,
-                x=0.5,
-                y=0.5,
-                xref="paper",
-                yref="paper",
-                font={"size": 16, "color": "#888"},
-            )
+            mark_empty(fig, "no data in gold for this period")
         if fid in sections:
             if parts:
                 parts.append("</div>")
