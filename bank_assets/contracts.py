@@ -86,6 +86,13 @@ CAMPAIGN_ARMS = ("TREATMENT", "CONTROL")
 INTERACTION_CHANNELS = ("PHONE", "BRANCH", "APP_CHAT", "EMAIL")
 INTERACTION_REASONS = ("COMPLAINT", "INQUIRY", "CARD_BLOCK", "PRODUCT_INFO", "ADDRESS_CHANGE")
 AGENT_TEAMS = ("CALL_CENTER", "BRANCH_STAFF", "DIGITAL")
+LOAN_PRODUCTS = ("PERSONAL", "AUTO", "MORTGAGE", "SME")
+PRODUCT_FAMILIES = ("DEPOSIT", "CARD", "LOAN")
+CREDIT_DECISIONS = ("APPROVED", "REJECTED")
+CREDIT_REASONS = ("APPROVED", "LOW_SCORE", "HIGH_DEBT_BURDEN", "INCOMPLETE_DOCUMENTS")
+FRAUD_RULES = ("EVENING_ONLINE_TE", "HIGH_AMOUNT", "RANDOM_AUDIT")
+FRAUD_MILESTONES = ("RAISED", "REVIEWED", "CLOSED")
+FRAUD_OUTCOMES = ("CONFIRMED_FRAUD", "FALSE_POSITIVE")
 
 
 @dataclass(frozen=True)
@@ -315,7 +322,7 @@ LOANS = Contract(
     columns=(
         _c("loan_id", "id", "Loan identifier.", required=True),
         _c("customer_id", "id", "Borrower.", required=True, references="customers.customer_id"),
-        _c("product", "code", "Loan product.", required=True, accepted=("PERSONAL", "AUTO", "MORTGAGE", "SME")),
+        _c("product", "code", "Loan product.", required=True, accepted=LOAN_PRODUCTS),
         _c("principal", "money", "Amount disbursed.", required=True, nonnegative=True),
         _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),
         _c("annual_rate", "decimal", "Nominal annual interest rate (0.18 = 18 %).", required=True),
@@ -449,6 +456,91 @@ ECONOMIC_INDICATORS = Contract(
     ),
 )
 
+PRODUCTS = Contract(
+    name="products",
+    description="The product catalogue with its current pricing (reference data, monthly snapshot; deposit and "
+    "card rates are repriced in January and July).",
+    grain="one row per product per snapshot month",
+    partitioning="reference",
+    key=("product_code",),
+    columns=(
+        _c("product_code", "code", "Product code, as accounts.product and loans.product use it.", required=True),
+        _c("product_name", "text", "Display name.", required=True),
+        _c("product_family", "code", "DEPOSIT, CARD or LOAN.", required=True, accepted=PRODUCT_FAMILIES),
+        _c(
+            "annual_rate",
+            "decimal",
+            "Annual rate paid (deposits) or charged (cards; loans: best-score rate).",
+            required=True,
+        ),
+        _c("monthly_fee", "money", "Monthly maintenance fee in PEN.", required=True, nonnegative=True),
+        _c("max_term_months", "int", "Longest term offered (loans), else 0.", required=True),
+    ),
+)
+
+CREDIT_APPLICATIONS = Contract(
+    name="credit_applications",
+    description="Loan applications of the month with the credit score, the debt burden and the bank's decision; "
+    "an approved application is disbursed the same day as the loan it names.",
+    grain="one row per application",
+    partitioning="events",
+    key=("application_id",),
+    event_column="application_date",
+    may_be_empty=True,
+    currency_column="currency",
+    columns=(
+        _c("application_id", "id", "Application identifier.", required=True),
+        _c("customer_id", "id", "Applicant.", required=True, references="customers.customer_id"),
+        _c("application_date", "date", "Date the application was decided.", required=True),
+        _c("product", "code", "Loan product applied for.", required=True, accepted=LOAN_PRODUCTS),
+        _c("requested_amount", "money", "Amount applied for.", required=True, nonnegative=True),
+        _c("currency", "code", "ISO currency of the amount.", required=True, accepted=CURRENCIES),
+        _c("term_months", "int", "Term applied for.", required=True),
+        _c("credit_score", "int", "Bureau score at application, 300-850.", required=True),
+        _c(
+            "debt_to_income",
+            "decimal",
+            "Instalment of the requested loan (in PEN) over the monthly income (0.25 = 25 %).",
+            required=True,
+        ),
+        _c("decision", "code", "APPROVED or REJECTED.", required=True, accepted=CREDIT_DECISIONS),
+        _c(
+            "decision_reason",
+            "code",
+            "APPROVED, or the first rule that rejected it: score under 580, debt burden over 45 %, "
+            "incomplete documents.",
+            required=True,
+            accepted=CREDIT_REASONS,
+        ),
+        _c("loan_id", "id", "The loan disbursed, empty when rejected.", references="loans.loan_id"),
+    ),
+)
+
+FRAUD_ALERTS = Contract(
+    name="fraud_alerts",
+    description="Fraud alerts raised on card purchases and their investigation: one row per milestone (raised, "
+    "reviewed, closed with the outcome), landed in the month the milestone happened.",
+    grain="one row per alert milestone",
+    partitioning="events",
+    key=("alert_id", "milestone"),
+    event_column="milestone_ts",
+    columns=(
+        _c("alert_id", "id", "Alert identifier.", required=True),
+        _c(
+            "transaction_id",
+            "id",
+            "Purchase the alert was raised on.",
+            required=True,
+            references="transactions.transaction_id",
+        ),
+        _c("rule_code", "code", "Rule that raised it.", required=True, accepted=FRAUD_RULES),
+        _c("milestone", "code", "RAISED, REVIEWED or CLOSED.", required=True, accepted=FRAUD_MILESTONES),
+        _c("milestone_ts", "timestamp", "When the milestone happened (local time).", required=True),
+        _c("analyst_id", "id", "Analyst who reviewed or closed it, empty when raised."),
+        _c("outcome", "code", "Investigation outcome, on the CLOSED row only.", accepted=FRAUD_OUTCOMES),
+    ),
+)
+
 #: All contracts in dependency order (parents before children).
 CONTRACTS: dict[str, Contract] = {
     c.name: c
@@ -461,6 +553,9 @@ CONTRACTS: dict[str, Contract] = {
         TRANSACTIONS,
         LOANS,
         LOAN_PAYMENTS,
+        PRODUCTS,
+        CREDIT_APPLICATIONS,
+        FRAUD_ALERTS,
         ECONOMIC_INDICATORS,
         CAMPAIGNS,
         CAMPAIGN_TARGETS,

@@ -26,7 +26,7 @@ from bank_assets.contracts import (
 )
 from bank_assets.synthetic import arrowfmt as af
 from bank_assets.synthetic.months import days_in_month, month_start_days
-from bank_assets.synthetic.params import EPOCH, CampaignPlan, GeneratorConfig
+from bank_assets.synthetic.params import EPOCH, CampaignPlan, GeneratorConfig, policy_rate
 from bank_assets.synthetic.population import Snapshot, rng_for
 
 STREAM_CAMPAIGN = 61
@@ -178,11 +178,12 @@ def interactions_table(cfg: GeneratorConfig, snap: Snapshot) -> pa.Table:
 
 
 def indicators_table(cfg: GeneratorConfig, m: int, usd_rates: np.ndarray) -> pa.Table:
-    """One row of macro indicators for month m. The policy rate follows a fixed easing path; the
-    USD average is the mean of the month's daily fx rates (the fx_rates file of the same month)."""
+    """One row of macro indicators for month m. The policy rate follows ``params.policy_rate`` (cuts
+    in 2024, hikes in 2025); the USD average is the mean of the month's daily fx rates (the
+    fx_rates file of the same month)."""
     rng = rng_for(cfg, STREAM_INDICATORS, m)
     k = m - EPOCH
-    policy = max(0.0425, 0.0625 - 0.0025 * (k // 3))
+    policy = policy_rate(m)
     inflation = 0.028 - 0.0006 * k + 0.003 * np.sin(k / 2.5) + rng.normal(0, 0.0015)
     unemployment = 0.066 + 0.004 * np.cos(k / 3.0) + rng.normal(0, 0.002)
     last_day = month_start_days(np.array([m + 1]))[0] - 1

@@ -26,6 +26,8 @@ DEFECT_TABLES = (
     "transactions",
     "loans",
     "loan_payments",
+    "credit_applications",
+    "fraud_alerts",
     "campaign_targets",
     "customer_interactions",
 )

@@ -60,6 +60,56 @@ CAMPAIGN_PLAN: tuple[CampaignPlan, ...] = (
 )
 
 
+def policy_rate(m: int) -> float:
+    """The central bank's reference rate in month m: quarterly cuts through 2024, then a hiking
+    cycle of 25 bp every two months from 2025-01 to 7 %, flat after. Shared by the economic
+    indicators file and the default model (rate rises after origination raise defaults)."""
+    k = m - EPOCH
+    if k < 12:
+        return max(0.0550, 0.0625 - 0.0025 * (k // 3))
+    return min(0.0700, 0.0550 + 0.0025 * ((k - 12) // 2))
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """PLANTED: logit P(default) = intercept + sum(log(odds ratio) x driver), drivers measured as
+    the analytics measure them (tests/test_planted_effects.py)."""
+
+    intercept: float = -2.2  # log-odds of a 650-score, 25 % debt-burden loan with no rate rise
+    score_per_100: float = 0.40  # odds ratio per +100 points of credit score
+    burden_per_10pp: float = 1.60  # per +10 percentage points of instalment / monthly income
+    rate_rise_per_pp: float = 3.0  # per +1 pp of policy rate over the 6 months after origination
+    late_first_instalment: float = 2.5  # causal: first instalment paid after its due date
+    term_per_12m: float = 1.0  # placebo driver: the term does not change the odds
+    #: the first instalment is paid late with logit = late_intercept + log(late_score_per_100) x
+    #: (score - 650) / 100: lower scores pay late more often, which confounds the naive comparison
+    late_intercept: float = -1.8
+    late_score_per_100: float = 0.5
+
+
+DEFAULT_MODEL = DefaultModel()
+
+
+@dataclass(frozen=True)
+class FraudPlan:
+    """PLANTED fraud pattern: evening online purchases at travel and entertainment merchants are
+    fraudulent far more often than other purchases. Alert rules and investigators are in
+    bank_assets.synthetic.fraud; investigators find the truth, so confirmed = fraud."""
+
+    pattern_categories: tuple[str, ...] = ("TRAVEL", "ENTERTAINMENT")
+    pattern_channel: str = "ONLINE"
+    pattern_from_hour: int = 20  # local hour, inclusive; purchases happen 07:00-22:00
+    fraud_rate_pattern: float = 0.15
+    fraud_rate_other: float = 0.01
+    #: rules that raise alerts: the pattern rule, a high-amount rule (amount >= this multiple of
+    #: the category's mean ticket; NOT a fraud signal here: the placebo rule) and a random audit
+    high_amount_multiple: float = 4.0
+    audit_share: float = 0.01
+
+
+FRAUD_PLAN = FraudPlan()
+
+
 @dataclass(frozen=True)
 class Behaviour:
     """How the synthetic customers behave. Rates are per month unless said otherwise."""
@@ -122,8 +172,9 @@ class Behaviour:
     transfer_out_share_of_income: float = 0.36
     transfer_in_rate: float = 0.7
     transfer_in_mean: float = 260.0
-    loan_origination_rate: float = 0.012  # share of active customers taking a loan each month
-    loan_default_share: float = 0.06
+    #: share of active customers applying for a loan each month (bank_assets.synthetic.credit);
+    #: approved applications become the month's loans
+    credit_application_rate: float = 0.10
     loan_late_share: float = 0.09  # instalments paid late (not defaulted)
     late_cross_month_share: float = 0.35  # late payments still unpaid at month end
     # -- planted effects: documented sizes the analytics must recover (tests/test_planted_effects.py)
@@ -135,6 +186,11 @@ class Behaviour:
     #: Other contacts (inquiries, card blocks, ...) per active customer per month (Poisson). They do
     #: NOT depend on churn: the placebo driver.
     contact_rate: float = 0.25
+    #: PLANTED default drivers (bank_assets.synthetic.credit): the chance that a loan defaults on
+    #: one of its instalments 2..7 is logistic in these drivers, with these odds ratios.
+    default_model: DefaultModel = field(default_factory=lambda: DEFAULT_MODEL)
+    #: PLANTED fraud pattern (bank_assets.synthetic.fraud).
+    fraud: FraudPlan = field(default_factory=lambda: FRAUD_PLAN)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import pyarrow as pa
 
 from bank_assets.contracts import SPEND_CATEGORIES
 from bank_assets.synthetic import arrowfmt as af
+from bank_assets.synthetic.loans import TERMS
 from bank_assets.synthetic.months import days_in_month, month_start_days
-from bank_assets.synthetic.params import GeneratorConfig, Scale
+from bank_assets.synthetic.params import EPOCH, GeneratorConfig, Scale, policy_rate
 from bank_assets.synthetic.pools import DISTRICT_WEIGHTS, DISTRICTS, LIMA_DISTRICTS, build_pools
 
 STREAM_BRANCHES = 11
@@ -131,5 +132,46 @@ def fx_rates(cfg: GeneratorConfig, m: int) -> pa.Table:
             "rate_date": af.dates(day),
             "currency": af.labels(("PEN", "USD", "EUR"), cur),
             "rate_to_pen": af.decimals(rate_units, 6),
+        }
+    )
+
+
+#: the product catalogue: code -> (family, display name, monthly fee in PEN cents)
+CATALOGUE = {
+    "CHECKING": ("DEPOSIT", "Cuenta Sueldo", 0),
+    "SAVINGS": ("DEPOSIT", "Cuenta de Ahorros", 0),
+    "CREDIT_CARD": ("CARD", "Tarjeta Clásica", 1_200),
+    "TERM_DEPOSIT": ("DEPOSIT", "Depósito a Plazo", 0),
+    "PERSONAL": ("LOAN", "Préstamo Personal", 0),
+    "AUTO": ("LOAN", "Crédito Vehicular", 0),
+    "MORTGAGE": ("LOAN", "Crédito Hipotecario", 0),
+    "SME": ("LOAN", "Capital de Trabajo", 2_500),
+}
+#: annual rate of the deposit and card products over the policy rate (repriced in January and July)
+RATE_SPREAD = {"CHECKING": None, "SAVINGS": -0.035, "CREDIT_CARD": 0.48, "TERM_DEPOSIT": -0.008}
+
+
+def products(cfg: GeneratorConfig, m: int) -> pa.Table:
+    """The product catalogue as priced in month m. Deposit and card rates follow the policy rate
+    of the last repricing (January or July); a loan's rate is its best-score list rate."""
+    repriced = m - m % 6
+    codes = list(CATALOGUE)
+    rates, max_terms = [], []
+    for code in codes:
+        if code in TERMS:
+            rates.append(TERMS[code][2][0] + policy_rate(repriced) - policy_rate(EPOCH))
+            max_terms.append(TERMS[code][1][1])
+        else:
+            spread = RATE_SPREAD[code]
+            rates.append(0.0 if spread is None else max(0.0, policy_rate(repriced) + spread))
+            max_terms.append(0)
+    return pa.table(
+        {
+            "product_code": af.texts(np.array(codes, dtype=object)),
+            "product_name": af.texts(np.array([CATALOGUE[c][1] for c in codes], dtype=object)),
+            "product_family": af.texts(np.array([CATALOGUE[c][0] for c in codes], dtype=object)),
+            "annual_rate": af.decimals(np.round(np.array(rates) * 1e6).astype(np.int64), 6),
+            "monthly_fee": af.decimals(np.array([CATALOGUE[c][2] for c in codes], dtype=np.int64), 2),
+            "max_term_months": af.ints(np.array(max_terms, dtype=np.int64)),
         }
     )

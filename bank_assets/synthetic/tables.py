@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from bank_assets.contracts import ACCOUNT_PRODUCTS, CONTRACTS, CUSTOMER_STATUSES, SEGMENTS
+from bank_assets.contracts import (
+    ACCOUNT_PRODUCTS,
+    CONTRACTS,
+    CREDIT_DECISIONS,
+    CREDIT_REASONS,
+    CUSTOMER_STATUSES,
+    SEGMENTS,
+)
 from bank_assets.synthetic import arrowfmt as af
-from bank_assets.synthetic import engagement, reference
-from bank_assets.synthetic.loans import PRODUCTS, Instalments, Loans, instalments_due, originate
+from bank_assets.synthetic import credit, engagement, fraud, reference
+from bank_assets.synthetic.loans import PRODUCTS, Instalments, Loans, instalments_due
 from bank_assets.synthetic.months import month_start_days
 from bank_assets.synthetic.params import EPOCH, GeneratorConfig
 from bank_assets.synthetic.pools import DISTRICTS, EMAIL_DOMAINS, LIMA_DISTRICTS, build_pools, email_local_parts
@@ -29,7 +36,10 @@ class World:
         self.merchants = reference.merchants(cfg)
         self._pool_sizes = (len(self.pools.first_names), len(self.pools.last_names), len(self.pools.streets))
         self._snapshots: dict[int, Snapshot] = {}
+        self._applications: dict[int, credit.Applications] = {}
         self._loans: dict[int, Loans] = {}
+        self._transactions: dict[int, pa.Table] = {}
+        self._alerts: dict[int, dict[str, np.ndarray]] = {}
         self._due: dict[int, Instalments] = {}
         self._assignments: dict[int, engagement.Assignment] = {}
 
@@ -39,9 +49,14 @@ class World:
             self._snapshots[m] = snapshot(self.cfg, m, self.branches.by_district, self._pool_sizes)
         return self._snapshots[m]
 
+    def applications(self, m: int) -> credit.Applications:
+        if m not in self._applications:
+            self._applications[m] = credit.applications(self.cfg, self.snapshot(m))
+        return self._applications[m]
+
     def loans(self, m: int) -> Loans:
         if m not in self._loans:
-            self._loans[m] = originate(self.cfg, self.snapshot(m))
+            self._loans[m] = credit.loans_of(self.applications(m))
         return self._loans[m]
 
     def due(self, m: int) -> Instalments:
@@ -65,9 +80,21 @@ class World:
         return [self.assignment(i) for i, c in enumerate(self.cfg.behaviour.campaigns) if c.start == m]
 
     def transactions(self, m: int) -> pa.Table:
-        snap = self.snapshot(m)
-        factor = engagement.purchase_factor(snap, self.campaigns_running(m))
-        return generate_transactions(self.cfg, snap, self.merchants, self.due(m), factor)
+        if m not in self._transactions:
+            snap = self.snapshot(m)
+            factor = engagement.purchase_factor(snap, self.campaigns_running(m))
+            self._transactions = {m: generate_transactions(self.cfg, snap, self.merchants, self.due(m), factor)}
+        return self._transactions[m]
+
+    def alerts(self, m: int) -> dict[str, np.ndarray] | None:
+        """Fraud alerts raised on month m's purchases (None before the first month)."""
+        if m < EPOCH:
+            return None
+        if m not in self._alerts:
+            if len(self._alerts) > 2:
+                self._alerts.clear()
+            self._alerts[m] = fraud.alerts(self.cfg, m, self.transactions(m))
+        return self._alerts[m]
 
     def economic_indicators(self, m: int) -> pa.Table:
         fx = reference.fx_rates(self.cfg, m)
@@ -83,6 +110,9 @@ class World:
             "transactions": self.transactions,
             "loans": self.loans_table,
             "loan_payments": self.loan_payments,
+            "products": lambda m: reference.products(self.cfg, m),
+            "credit_applications": self.credit_applications,
+            "fraud_alerts": lambda m: fraud.milestones_table(m, self.alerts(m), self.alerts(m - 1)),
             "fx_rates": lambda m: reference.fx_rates(self.cfg, m),
             "economic_indicators": self.economic_indicators,
             "campaigns": lambda m: engagement.campaigns_table(self.cfg, m),
@@ -182,6 +212,26 @@ class World:
                 "term_months": af.ints(ln.term),
                 "instalment": af.decimals(ln.instalment_cents, 2),
                 "origination_date": af.dates(ln.origination_day),
+            }
+        )
+
+    def credit_applications(self, m: int) -> pa.Table:
+        a = self.applications(m)
+        approved = a.approved
+        return pa.table(
+            {
+                "application_id": af.ids("CA", a.num, 12),
+                "customer_id": af.ids("C", a.customer_num, 10),
+                "application_date": af.dates(a.day),
+                "product": af.labels(PRODUCTS, a.product),
+                "requested_amount": af.decimals(a.principal_cents, 2),
+                "currency": af.labels(("PEN", "USD"), a.currency),
+                "term_months": af.ints(a.term),
+                "credit_score": af.ints(a.score),
+                "debt_to_income": af.decimals(a.burden_ppm, 6),
+                "decision": af.labels(CREDIT_DECISIONS, (~approved).astype(np.int64)),
+                "decision_reason": af.labels(CREDIT_REASONS, a.reason),
+                "loan_id": pa.compute.if_else(pa.array(approved), af.ids("L", a.num, 12), ""),
             }
         )
 
