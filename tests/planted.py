@@ -78,11 +78,52 @@ def touches(w: World, months: list[int]) -> pd.DataFrame:
     return t
 
 
+def credit(w: World, months: list[int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """gold.fct_credit_applications, fct_loan_payments and dim_economic_indicators' columns the
+    credit analytics read."""
+    apps, pays, ind = [], [], []
+    for m in months:
+        a = w.table("credit_applications", m).to_pandas()
+        a["application_month"] = pd.Timestamp(month_start(m))
+        a["is_approved"] = a["decision"] == "APPROVED"
+        a["loan_id"] = a["loan_id"].replace("", None)
+        a["credit_score"] = a["credit_score"].astype(int)
+        a["debt_to_income"] = a["debt_to_income"].astype(float)
+        a["term_months"] = a["term_months"].astype(int)
+        apps.append(a)
+        p = w.table("loan_payments", m).to_pandas()
+        p["instalment_no"] = p["instalment_no"].astype(int)
+        p["days_past_due"] = p["days_past_due"].astype(int)
+        p["paid_date"] = pd.to_datetime(p["paid_date"].replace("", None))
+        p["due_date"] = pd.to_datetime(p["due_date"])
+        pays.append(p)
+        i = w.table("economic_indicators", m).to_pandas()
+        ind.append(pd.DataFrame({"indicator_month": [pd.Timestamp(month_start(m))], "policy_rate": i["policy_rate"]}))
+    return pd.concat(apps, ignore_index=True), pd.concat(pays, ignore_index=True), pd.concat(ind, ignore_index=True)
+
+
+def fraud_alerts(w: World, months: list[int]) -> pd.DataFrame:
+    """gold.fct_fraud_alerts' columns the fraud tests read: one row per closed alert, from the
+    CLOSED milestones of the landing files (rule and timestamp included)."""
+    rows = [w.table("fraud_alerts", m).to_pandas() for m in months]
+    t = pd.concat(rows, ignore_index=True)
+    closed = t[t["milestone"] == "CLOSED"]
+    return pd.DataFrame(
+        {
+            "alert_id": closed["alert_id"],
+            "rule_code": closed["rule_code"],
+            "closed_ts": pd.to_datetime(closed["milestone_ts"]),
+            "outcome": closed["outcome"],
+        }
+    )
+
+
 def report(customers: int = 2_000, n_months: int = 24) -> str:
     """Planted vs recovered, as a markdown table (`python -m tests.planted`)."""
     import warnings
 
     from bank_assets.analytics import causal, diagnostic, inferential, predictive
+    from bank_assets.analytics import credit as credit_analytics
     from bank_assets.analytics.panel import churn_panel
     from bank_assets.synthetic.params import EPOCH, Behaviour
 
@@ -124,6 +165,31 @@ def report(customers: int = 2_000, n_months: int = 24) -> str:
         f"| complaints: churn odds ratio (planted as a rate, x10) | > 1 | {k.odds_ratio:.3f} | "
         f"[{k.ci_low:.3f}, {k.ci_high:.3f}] | {'yes' if k.ci_low > 1 else 'NO'} |"
     )
+    apps, pays, ind = credit(w, months)
+    loans = credit_analytics.loan_panel(apps, pays, ind)
+    dm = b.default_model
+    planted_or = {
+        "credit_score_per_100": dm.score_per_100,
+        "debt_burden_per_10pp": dm.burden_per_10pp,
+        "policy_rate_rise_per_pp": dm.rate_rise_per_pp,
+        "late_first_instalment": dm.late_first_instalment,
+        "term_per_12_months": dm.term_per_12m,
+    }
+    for r in credit_analytics.default_drivers(loans, as_of).itertuples():
+        row(f"default odds ratio: {r.driver}", planted_or[r.driver], r.odds_ratio, r.ci_low, r.ci_high)
+    for r in credit_analytics.timeliness_effect(loans, as_of).itertuples():
+        row(
+            f"late first instalment -> default ({r.estimate})",
+            dm.late_first_instalment,
+            r.odds_ratio,
+            r.ci_low,
+            r.ci_high,
+        )
+    fr = inferential.fraud_rule_tests(fraud_alerts(w, months), as_of)
+    fp = b.fraud
+    for r in fr[fr["test"] == "fraud_rate_vs_audit"].itertuples():
+        planted = fp.fraud_rate_pattern / fp.fraud_rate_other if r.group_a == "EVENING_ONLINE_TE" else 1.0
+        row(f"fraud rate {r.group_a} / random audit", planted, r.estimate, r.ci_low, r.ci_high)
     e = predictive.churn_model(panel, as_of)[1].iloc[0]
     head = f"{customers:,} customers, {month_label(months[0])}..{month_label(months[-1])}, as of {as_of:%Y-%m}"
     return "\n".join(

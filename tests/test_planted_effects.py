@@ -18,7 +18,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
-from bank_assets.analytics import causal, diagnostic, inferential, predictive, prescriptive
+from bank_assets.analytics import causal, credit, diagnostic, inferential, predictive, prescriptive
 from bank_assets.analytics.panel import churn_panel
 from bank_assets.synthetic.months import month_start
 from bank_assets.synthetic.params import EPOCH, Behaviour
@@ -181,3 +181,114 @@ def test_retention_actions_rank_by_expected_value(bank: dict) -> None:
     cost, save = prescriptive.ACTIONS[r.action]
     ev = r.churn_probability * r.value_at_risk_cents * save  # cents, rounded half away from zero
     assert r.expected_value_cents == int(np.floor(ev + 0.5)) - cost
+
+
+@pytest.fixture(scope="module")
+def loans() -> dict[str, pd.DataFrame]:
+    w = planted.world()
+    apps, pays, ind = planted.credit(w, MONTHS)
+    acc = w.table("accounts", MONTHS[-1]).to_pandas()
+    cards = acc[(acc["product"] == "CREDIT_CARD") & (acc["status"] == "ACTIVE")]
+    return {
+        "apps": apps,
+        "panel": credit.loan_panel(apps, pays, ind),
+        "cards": cards.assign(credit_limit_pen=cards["credit_limit"].astype(float)),
+        "alerts": planted.fraud_alerts(w, MONTHS),
+    }
+
+
+def test_default_drivers_are_recovered_and_the_term_placebo_is_null(loans: dict) -> None:
+    dm = Behaviour().default_model
+    planted_or = {
+        "credit_score_per_100": dm.score_per_100,
+        "debt_burden_per_10pp": dm.burden_per_10pp,
+        "policy_rate_rise_per_pp": dm.rate_rise_per_pp,
+        "late_first_instalment": dm.late_first_instalment,
+        "term_per_12_months": dm.term_per_12m,
+    }
+    d = credit.default_drivers(loans["panel"], as_of(23)).set_index("driver")
+    assert set(d.index) == set(planted_or)
+    for driver, planted_ratio in planted_or.items():
+        r = d.loc[driver]
+        assert r.ci_low <= planted_ratio <= r.ci_high, (driver, r)
+        assert bool(r.significant) == (planted_ratio != 1.0), (driver, r)
+    # only loans whose 9-month window closed: originated by 2025-03
+    assert d["n_loans"].iloc[0] == (loans["panel"]["window_closes_no"] <= EPOCH + 23).sum()
+
+
+def test_timeliness_effect_naive_is_confounded_adjusted_recovers_it(loans: dict) -> None:
+    planted_or = Behaviour().default_model.late_first_instalment
+    e = credit.timeliness_effect(loans["panel"], as_of(23)).set_index("estimate")
+    adjusted, naive = e.loc["adjusted"], e.loc["naive"]
+    assert adjusted.ci_low <= planted_or <= adjusted.ci_high, adjusted
+    # low scores and heavy burdens pay late and default: the naive estimate overstates the effect
+    assert naive.ci_low > planted_or and naive.odds_ratio > adjusted.odds_ratio, naive
+
+
+def test_default_label_counts_60_days_past_due_within_9_months() -> None:
+    apps = pd.DataFrame(
+        {
+            "application_id": ["A1", "A2", "A3"],
+            "customer_id": ["C1", "C2", "C3"],
+            "loan_id": ["L1", "L2", "L3"],
+            "is_approved": True,
+            "application_month": pd.Timestamp("2024-01-01"),
+            "credit_score": 650,
+            "debt_to_income": 0.25,
+            "term_months": 24,
+        }
+    )
+    rows = []
+    for loan, dpd_at in (("L1", {3: 61}), ("L2", {10: 90}), ("L3", {2: 35})):
+        for k in range(1, 12):
+            rows.append(
+                {
+                    "loan_id": loan,
+                    "instalment_no": k,
+                    "due_date": pd.Timestamp(2024, 1 + k, 5) if k < 12 else pd.Timestamp(2025, 1, 5),
+                    "paid_date": pd.Timestamp(2024, 1 + k, 9) if (loan == "L3" and k == 1) else pd.NaT,
+                    "days_past_due": dpd_at.get(k, 0),
+                }
+            )
+    ind = pd.DataFrame({"indicator_month": pd.date_range("2024-01-01", periods=12, freq="MS"), "policy_rate": 0.05})
+    p = credit.loan_panel(apps, pd.DataFrame(rows), ind).set_index("loan_id")
+    # L1 reaches 61 days in its window; L2's 90 days come after it; L3's late payment never counts
+    assert p["defaulted"].to_dict() == {"L1": 1.0, "L2": 0.0, "L3": 0.0}
+    assert p["late_first_instalment"].to_dict() == {"L1": 1.0, "L2": 1.0, "L3": 1.0}  # unpaid or paid after due
+    assert p["window_closes_no"].eq(EPOCH + 9).all()
+
+
+def test_fraud_pattern_is_recovered_and_high_amounts_are_a_null_rule(loans: dict) -> None:
+    plan = Behaviour().fraud
+    t = inferential.fraud_rule_tests(loans["alerts"], as_of(23))
+    ratio = t[t["test"] == "fraud_rate_vs_audit"].set_index("group_a")
+    pattern, high = ratio.loc["EVENING_ONLINE_TE"], ratio.loc["HIGH_AMOUNT"]
+    planted_ratio = plan.fraud_rate_pattern / plan.fraud_rate_other
+    assert pattern.ci_low <= planted_ratio <= pattern.ci_high and pattern.p_value < 1e-6, pattern
+    assert high.ci_low <= 1.0 <= high.ci_high and high.p_value > 0.05, high
+    rates = t[t["test"] == "fraud_confirmed_rate"].set_index("group_a")
+    audit = rates.loc["RANDOM_AUDIT"]
+    assert audit.ci_low <= plan.fraud_rate_other <= audit.ci_high, audit
+    # the Wilson interval is statsmodels' own
+    k = round(audit.estimate * audit.n_a)
+    assert (audit.ci_low, audit.ci_high) == pytest.approx(proportion_confint(k, audit.n_a, method="wilson"))
+
+
+def test_limit_proposals_stay_within_the_risk_budget_and_beat_greedy(loans: dict) -> None:
+    p = credit.limit_proposals(loans["panel"], loans["apps"], loans["cards"], 0.50, as_of(23))
+    chosen = p[p["proposed"]]
+    assert len(chosen) > 0 and (~p["proposed"]).any()
+    budget = int(p["risk_budget_cents"].iloc[0])
+    assert chosen["expected_loss_cents"].sum() <= budget + len(p)
+    assert (chosen["proposed_limit_cents"] > chosen["current_limit_cents"]).all()
+    assert (p.loc[~p["proposed"], "proposed_limit_cents"] == p.loc[~p["proposed"], "current_limit_cents"]).all()
+    assert chosen["rank"].tolist() == list(range(1, len(chosen) + 1))
+    # the exact knapsack is at least as good as the greedy value-per-loss heuristic
+    value = p["expected_margin_cents"] - p["expected_loss_cents"]
+    order = (value / p["expected_loss_cents"].clip(lower=1)).sort_values(ascending=False).index
+    spent, greedy = 0, 0
+    for i in order:
+        if value[i] > 0 and spent + p.loc[i, "expected_loss_cents"] <= budget:
+            spent += p.loc[i, "expected_loss_cents"]
+            greedy += value[i]
+    assert value[p["proposed"]].sum() >= greedy - len(p)

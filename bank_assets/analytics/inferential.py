@@ -143,3 +143,60 @@ def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.Dat
         )
     )
     return frame([r for r in rows if r], SCHEMA)
+
+
+#: the fraud rule every other rule is compared with: a random sample of purchases
+AUDIT_RULE = "RANDOM_AUDIT"
+
+
+def fraud_rule_tests(alerts: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """How often each fraud rule's alerts are confirmed fraud (Wilson interval), and how many times
+    the random audit's rate that is (ratio of two proportions, log interval): every alert closed
+    by the end of the partition month, once."""
+    end = pd.Timestamp(add_months(as_of, 1))
+    closed = alerts[alerts["outcome"].notna() & (pd.to_datetime(alerts["closed_ts"]) < end)]
+    closed = closed.drop_duplicates("alert_id")
+    rows: list[dict] = []
+    counts = {rule: (int((g["outcome"] == "CONFIRMED_FRAUD").sum()), len(g)) for rule, g in closed.groupby("rule_code")}
+    for rule, (k, n) in sorted(counts.items()):
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        rows.append(
+            {
+                "as_of_month": as_of,
+                "test": "fraud_confirmed_rate",
+                "group_a": rule,
+                "group_b": None,
+                "estimate": k / n,
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "statistic": None,
+                "p_value": None,
+                "n_a": n,
+                "n_b": None,
+                "method": "share of the rule's closed alerts confirmed as fraud, Wilson 95 % interval",
+            }
+        )
+    k0, n0 = counts.get(AUDIT_RULE, (0, 0))
+    for rule, (k1, n1) in sorted(counts.items()):
+        if rule == AUDIT_RULE or not (k0 and k1):
+            continue
+        lo, hi = confint_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
+        t = test_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
+        rows.append(
+            {
+                "as_of_month": as_of,
+                "test": "fraud_rate_vs_audit",
+                "group_a": rule,
+                "group_b": AUDIT_RULE,
+                "estimate": (k1 / n1) / (k0 / n0),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+                "statistic": float(t.statistic),
+                "p_value": float(t.pvalue),
+                "n_a": n1,
+                "n_b": n0,
+                "method": "ratio of confirmed-fraud rates, rule vs random audit (the base rate), log interval "
+                "(statsmodels confint_proportions_2indep)",
+            }
+        )
+    return frame(rows, SCHEMA)

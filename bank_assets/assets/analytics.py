@@ -30,7 +30,7 @@ from dagster import (
     asset,
 )
 
-from bank_assets.analytics import causal, diagnostic, inferential, predictive, prescriptive
+from bank_assets.analytics import causal, credit, diagnostic, inferential, predictive, prescriptive
 from bank_assets.analytics.panel import churn_panel
 from bank_assets.assets.atomic import failure, prepare, step_name, undo
 from bank_assets.assets.common import (
@@ -58,6 +58,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "churn_model_evaluation": predictive.EVAL_SCHEMA,
     "volume_forecast": predictive.FORECAST_SCHEMA,
     "retention_actions": prescriptive.SCHEMA,
+    "loan_default_drivers": credit.DRIVERS_SCHEMA,
+    "payment_timeliness_effect": credit.EFFECT_SCHEMA,
+    "credit_limit_proposals": credit.PROPOSALS_SCHEMA,
 }
 GROUP = "analytics"
 TAGS = {"dagster/kind/pandas": "", "dagster/kind/duckdb": ""}
@@ -146,7 +149,15 @@ INTERVALS = (
     ("pi_low", "predicted_transactions", "pi_high"),
 )
 TOLERANCE = 1e-9
-UNIT_INTERVAL = ("p_value", "churn_probability", "auc_out_of_time", "base_rate")
+UNIT_INTERVAL = (
+    "p_value",
+    "churn_probability",
+    "auc_out_of_time",
+    "base_rate",
+    "probability_of_default",
+    "default_rate_late",
+    "default_rate_on_time",
+)
 
 
 def well_formed_problems(df: pd.DataFrame, month: dt.date) -> list[str]:
@@ -159,6 +170,11 @@ def well_formed_problems(df: pd.DataFrame, month: dt.date) -> list[str]:
             slack = TOLERANCE * df[est].abs().clip(lower=1)  # floating-point noise: a Wilson bound of 1e-17 at 0
             bad = df[~((df[lo] <= df[est] + slack) & (df[est] <= df[hi] + slack))]
             problems += [f"{est} {r[est]!r} outside [{r[lo]!r}, {r[hi]!r}]" for _, r in bad.iterrows()]
+    if {"proposed", "expected_loss_cents", "risk_budget_cents"} <= set(df.columns) and len(df):
+        spent = int(df.loc[df["proposed"], "expected_loss_cents"].sum())
+        budget = int(df["risk_budget_cents"].iloc[0]) + len(df)  # + 1 cent of rounding per row
+        if spent > budget:
+            problems.append(f"proposals spend {spent} cents of expected loss, over the risk budget {budget}")
     for col in UNIT_INTERVAL:
         if col in df.columns:
             values = df[col].dropna()
@@ -236,7 +252,7 @@ def churn_drivers(
 
 
 @asset(
-    ins=_history("fct_customer_monthly_summary", "fct_customer_interactions"),
+    ins=_history("fct_customer_monthly_summary", "fct_customer_interactions", "fct_fraud_alerts"),
     **_common("group_tests"),
 )
 def group_tests(
@@ -244,15 +260,19 @@ def group_tests(
     warehouse: Warehouse,
     fct_customer_monthly_summary: pd.DataFrame,
     fct_customer_interactions: pd.DataFrame,
+    fct_fraud_alerts: pd.DataFrame,
 ) -> Iterator[AssetCheckEvaluation | Output]:
     panel = churn_panel(fct_customer_monthly_summary)
     cols = ["test", "group_a", "group_b", "estimate", "ci_low", "ci_high", "p_value"]
-    yield from _by_month(
-        context,
-        warehouse,
-        lambda m: inferential.group_tests(fct_customer_monthly_summary, panel, fct_customer_interactions, m),
-        lambda df: {"tests": _md(df, cols)},
-    )
+
+    def compute(m: dt.date) -> pd.DataFrame:
+        parts = [
+            inferential.group_tests(fct_customer_monthly_summary, panel, fct_customer_interactions, m),
+            inferential.fraud_rule_tests(fct_fraud_alerts, m),
+        ]
+        return pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+
+    yield from _by_month(context, warehouse, compute, lambda df: {"tests": _md(df, cols, limit=20)})
 
 
 @asset(
@@ -334,6 +354,81 @@ def retention_actions(
     )
 
 
+CREDIT_INPUTS = ("fct_credit_applications", "fct_loan_payments", "dim_economic_indicators")
+
+
+@asset(ins=_history(*CREDIT_INPUTS), **_common("loan_default_drivers"))
+def loan_default_drivers(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    fct_credit_applications: pd.DataFrame,
+    fct_loan_payments: pd.DataFrame,
+    dim_economic_indicators: pd.DataFrame,
+) -> Iterator[AssetCheckEvaluation | Output]:
+    panel = credit.loan_panel(fct_credit_applications, fct_loan_payments, dim_economic_indicators)
+    cols = ["driver", "odds_ratio", "ci_low", "ci_high", "p_value"]
+    yield from _by_month(
+        context, warehouse, lambda m: credit.default_drivers(panel, m), lambda df: {"drivers": _md(df, cols)}
+    )
+
+
+@asset(ins=_history(*CREDIT_INPUTS), **_common("payment_timeliness_effect"))
+def payment_timeliness_effect(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    fct_credit_applications: pd.DataFrame,
+    fct_loan_payments: pd.DataFrame,
+    dim_economic_indicators: pd.DataFrame,
+) -> Iterator[AssetCheckEvaluation | Output]:
+    panel = credit.loan_panel(fct_credit_applications, fct_loan_payments, dim_economic_indicators)
+    cols = ["estimate", "odds_ratio", "ci_low", "ci_high", "p_value", "adjusted_for"]
+    yield from _by_month(
+        context, warehouse, lambda m: credit.timeliness_effect(panel, m), lambda df: {"effect": _md(df, cols)}
+    )
+
+
+@asset(
+    ins=_history(*CREDIT_INPUTS, "fct_account_balance_monthly", "dim_product"),
+    **_common("credit_limit_proposals"),
+)
+def credit_limit_proposals(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    fct_credit_applications: pd.DataFrame,
+    fct_loan_payments: pd.DataFrame,
+    dim_economic_indicators: pd.DataFrame,
+    fct_account_balance_monthly: pd.DataFrame,
+    dim_product: pd.DataFrame,
+) -> Iterator[AssetCheckEvaluation | Output]:
+    panel = credit.loan_panel(fct_credit_applications, fct_loan_payments, dim_economic_indicators)
+    accounts = fct_account_balance_monthly
+    cards = accounts[(accounts["product"] == "CREDIT_CARD") & (accounts["status"] == "ACTIVE")]
+    card_versions = dim_product[dim_product["product_code"] == "CREDIT_CARD"]
+
+    def compute(m: dt.date) -> pd.DataFrame:
+        month_cards = cards[pd.to_datetime(cards["snapshot_month"]) == pd.Timestamp(m)]
+        priced = card_versions[pd.to_datetime(card_versions["valid_from"]) <= pd.Timestamp(m)]
+        if priced.empty:
+            return credit.limit_proposals(panel, fct_credit_applications, month_cards.iloc[:0], 0.0, m)
+        rate = float(priced.sort_values("valid_from")["annual_rate"].iloc[-1])
+        return credit.limit_proposals(panel, fct_credit_applications, month_cards, rate, m)
+
+    yield from _by_month(
+        context,
+        warehouse,
+        compute,
+        lambda df: (
+            {
+                "proposed": MetadataValue.int(int(df["proposed"].sum())),
+                "expected_loss_cents": MetadataValue.int(int(df.loc[df["proposed"], "expected_loss_cents"].sum())),
+                "risk_budget_cents": MetadataValue.int(int(df["risk_budget_cents"].iloc[0])),
+            }
+            if len(df)
+            else {}
+        ),
+    )
+
+
 analytics_assets = [
     campaign_effects,
     churn_drivers,
@@ -342,4 +437,7 @@ analytics_assets = [
     churn_model_evaluation,
     volume_forecast,
     retention_actions,
+    loan_default_drivers,
+    payment_timeliness_effect,
+    credit_limit_proposals,
 ]

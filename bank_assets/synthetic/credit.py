@@ -125,11 +125,15 @@ def applications(cfg: GeneratorConfig, snap: Snapshot) -> Applications:
     )
     # the planted repayment behaviour (drawn for every application, used for approved ones)
     z_score = (score - 650) / 100
-    late_first = rng.random(n) < expit(dm.late_intercept + np.log(dm.late_score_per_100) * z_score)
+    z_burden = (burden - 0.25) / 0.10
+    late_logit = (
+        dm.late_intercept + np.log(dm.late_score_per_100) * z_score + np.log(dm.late_burden_per_10pp) * z_burden
+    )
+    late_first = rng.random(n) < expit(late_logit)
     logit = (
         dm.intercept
         + np.log(dm.score_per_100) * z_score
-        + np.log(dm.burden_per_10pp) * (burden - 0.25) / 0.10
+        + np.log(dm.burden_per_10pp) * z_burden
         + np.log(dm.rate_rise_per_pp) * rate_rise_pp(m)
         + np.log(dm.late_first_instalment) * late_first
         + np.log(dm.term_per_12m) * term / 12

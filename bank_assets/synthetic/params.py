@@ -82,9 +82,11 @@ class DefaultModel:
     late_first_instalment: float = 2.5  # causal: first instalment paid after its due date
     term_per_12m: float = 1.0  # placebo driver: the term does not change the odds
     #: the first instalment is paid late with logit = late_intercept + log(late_score_per_100) x
-    #: (score - 650) / 100: lower scores pay late more often, which confounds the naive comparison
+    #: (score - 650) / 100 + log(late_burden_per_10pp) x (burden - 0.25) / 0.10: low scores and
+    #: heavy burdens pay late more often, which confounds the naive late-vs-on-time comparison
     late_intercept: float = -1.8
-    late_score_per_100: float = 0.5
+    late_score_per_100: float = 0.25
+    late_burden_per_10pp: float = 1.8
 
 
 DEFAULT_MODEL = DefaultModel()
