@@ -93,6 +93,8 @@ CREDIT_REASONS = ("APPROVED", "LOW_SCORE", "HIGH_DEBT_BURDEN", "INCOMPLETE_DOCUM
 FRAUD_RULES = ("EVENING_ONLINE_TE", "HIGH_AMOUNT", "RANDOM_AUDIT")
 FRAUD_MILESTONES = ("RAISED", "REVIEWED", "CLOSED")
 FRAUD_OUTCOMES = ("CONFIRMED_FRAUD", "FALSE_POSITIVE")
+ACCOUNT_EVENT_TYPES = ("OPENED", "STATUS_CHANGED", "LIMIT_CHANGED", "CLOSED")
+CLOSURE_REASONS = ("FEES", "COMPETITOR_OFFER", "SERVICE_QUALITY", "NO_LONGER_NEEDED", "RELOCATION")
 
 
 @dataclass(frozen=True)
@@ -541,6 +543,27 @@ FRAUD_ALERTS = Contract(
     ),
 )
 
+ACCOUNT_EVENTS = Contract(
+    name="account_events",
+    description="Life-cycle events of accounts: opened, status changed (active to dormant), credit limit changed, "
+    "closed with the customer's reason.",
+    grain="one row per account event",
+    partitioning="events",
+    key=("event_id",),
+    event_column="event_date",
+    columns=(
+        _c("event_id", "id", "Event identifier.", required=True),
+        _c("account_id", "id", "Account.", required=True, references="accounts.account_id"),
+        _c("event_type", "code", "What happened.", required=True, accepted=ACCOUNT_EVENT_TYPES),
+        _c("event_date", "date", "When it happened.", required=True),
+        _c("status_before", "code", "Account status before the event, empty when opened.", accepted=CUSTOMER_STATUSES),
+        _c("status_after", "code", "Account status after the event.", required=True, accepted=CUSTOMER_STATUSES),
+        _c("limit_before", "money", "Credit limit before a limit change (PEN), else empty.", nonnegative=True),
+        _c("limit_after", "money", "Credit limit after a limit change (PEN), else empty.", nonnegative=True),
+        _c("closure_reason", "code", "Reason the customer gave, on CLOSED events only.", accepted=CLOSURE_REASONS),
+    ),
+)
+
 #: All contracts in dependency order (parents before children).
 CONTRACTS: dict[str, Contract] = {
     c.name: c
@@ -556,6 +579,7 @@ CONTRACTS: dict[str, Contract] = {
         PRODUCTS,
         CREDIT_APPLICATIONS,
         FRAUD_ALERTS,
+        ACCOUNT_EVENTS,
         ECONOMIC_INDICATORS,
         CAMPAIGNS,
         CAMPAIGN_TARGETS,

@@ -118,6 +118,22 @@ def fraud_alerts(w: World, months: list[int]) -> pd.DataFrame:
     )
 
 
+def account_events(w: World, months: list[int]) -> pd.DataFrame:
+    """gold.fct_account_events' columns the closure analytics read: every event with the
+    customer and the customer's segment in the event's month."""
+    frames = []
+    for m in months:
+        e = w.table("account_events", m).to_pandas()
+        acc = w.table("accounts", m).to_pandas().set_index("account_id")["customer_id"]
+        cust = w.table("customers", m).to_pandas().set_index("customer_id")["segment"]
+        e["customer_id"] = e["account_id"].map(acc)
+        e["segment"] = e["customer_id"].map(cust)
+        e["closure_reason"] = e["closure_reason"].replace("", None)
+        e["event_month"] = pd.Timestamp(month_start(m))
+        frames.append(e)
+    return pd.concat(frames, ignore_index=True)
+
+
 def report(customers: int = 2_000, n_months: int = 24) -> str:
     """Planted vs recovered, as a markdown table (`python -m tests.planted`)."""
     import warnings
@@ -125,6 +141,7 @@ def report(customers: int = 2_000, n_months: int = 24) -> str:
     from bank_assets.analytics import causal, diagnostic, inferential, predictive
     from bank_assets.analytics import credit as credit_analytics
     from bank_assets.analytics.panel import churn_panel
+    from bank_assets.contracts import CLOSURE_REASONS
     from bank_assets.synthetic.params import EPOCH, Behaviour
 
     warnings.simplefilter("ignore")
@@ -190,6 +207,11 @@ def report(customers: int = 2_000, n_months: int = 24) -> str:
     for r in fr[fr["test"] == "fraud_rate_vs_audit"].itertuples():
         planted = fp.fraud_rate_pattern / fp.fraud_rate_other if r.group_a == "EVENING_ONLINE_TE" else 1.0
         row(f"fraud rate {r.group_a} / random audit", planted, r.estimate, r.ci_low, r.ci_high)
+    mixes = b.closure_reasons
+    reasons = diagnostic.closure_reasons(account_events(w, months), as_of)
+    for r in reasons[reasons["segment"].isin(["MASS", "PREMIUM"])].itertuples():
+        planted = mixes[r.segment][CLOSURE_REASONS.index(r.closure_reason)]
+        row(f"closure reason share {r.segment} {r.closure_reason}", planted, r.share, r.ci_low, r.ci_high)
     e = predictive.churn_model(panel, as_of)[1].iloc[0]
     head = f"{customers:,} customers, {month_label(months[0])}..{month_label(months[-1])}, as of {as_of:%Y-%m}"
     return "\n".join(

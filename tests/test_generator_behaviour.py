@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pytest
 
 from bank_assets.synthetic import DefectRates, GeneratorConfig, World
@@ -89,16 +90,25 @@ def test_fixed_payments_make_debt_burden_meaningful(con):
 def test_churn_dormant_then_closed(con):
     status = dict(rows(con, "SELECT status, count(*) FROM customers WHERE m = '2025-06' GROUP BY 1"))
     assert status.get("DORMANT", 0) > 0 and status.get("CLOSED", 0) > 0
-    # dormant customers do not transact
-    assert (
+    # dormant customers do not transact themselves; their loan instalments keep being debited
+    by_type = dict(
         rows(
             con,
-            """SELECT count(*) FROM transactions t JOIN accounts a ON a.account_id = t.account_id
-        AND a.m = t.m WHERE a.status = 'DORMANT' AND t.m = '2025-06'""",
-        )[0][0]
-        == 0
+            """SELECT t.txn_type, count(*) FROM transactions t JOIN accounts a ON a.account_id = t.account_id
+        AND a.m = t.m WHERE a.status = 'DORMANT' AND t.m = '2025-06' GROUP BY 1""",
+        )
     )
+    assert set(by_type) <= {"LOAN_PAYMENT"}, by_type
     assert rows(con, "SELECT count(*) FROM accounts WHERE status = 'CLOSED' AND closed_date = ''")[0][0] == 0
+
+
+def test_closed_customers_settled_their_loans(world):
+    m = parse_month("2025-06")
+    snap = world.snapshot(m)
+    closed = snap.people.num[snap.status == 2]
+    assert len(closed) > 0
+    due = world.due(m)
+    assert len(due.instalment_no) > 0 and not np.isin(due.loan.customer_num, closed).any()
 
 
 def test_loans_have_late_and_defaulted_payments(con):

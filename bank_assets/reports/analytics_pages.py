@@ -20,12 +20,12 @@ from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty
 
 #: category -> (title, the question its page answers)
 CATEGORIES: dict[str, tuple[str, str]] = {
-    "diagnostic": ("Diagnostic", "What drives churn?"),
+    "diagnostic": ("Diagnostic", "What drives churn and loan defaults, and why are applications rejected?"),
     "exploratory": ("Exploratory", "When do customers transact?"),
     "inferential": ("Inferential", "Which differences between groups are real?"),
     "predictive": ("Predictive", "Who churns next month, and how many transactions are coming?"),
-    "prescriptive": ("Prescriptive", "Which retention action for whom?"),
-    "causal": ("Causal", "Did the campaigns work?"),
+    "prescriptive": ("Prescriptive", "Which retention action for whom, and whose card limit to raise?"),
+    "causal": ("Causal", "Did the campaigns work, and does paying late cause defaults?"),
     "real_time": ("Real-time", "What needs attention on the latest day?"),
 }
 #: month column of every table the pages read
@@ -37,6 +37,9 @@ MONTH_COLUMN = {
     "churn_model_evaluation": "as_of_month",
     "volume_forecast": "as_of_month",
     "retention_actions": "as_of_month",
+    "loan_default_drivers": "as_of_month",
+    "payment_timeliness_effect": "as_of_month",
+    "credit_limit_proposals": "as_of_month",
     "txn_heatmap_monthly": "transaction_month",
     "velocity_alerts_daily": "alert_month",
 }
@@ -86,14 +89,31 @@ def _empty(fig: go.Figure) -> go.Figure:
 
 
 def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    out: list[tuple[str, go.Figure | str]] = []
     d = t["churn_drivers"]
     if d.empty:
-        return [("drivers", _empty(_layout(go.Figure(), "Churn drivers")))]
-    fig = _interval_figure(
-        d, d["driver"], "odds_ratio", "Churn drivers: odds ratio of churning next month (95 % CI)", 1.0, True
-    )
-    note = f"Logit on {int(d['n_obs'].iloc[0]):,} customer-months, {int(d['n_events'].iloc[0]):,} churn events."
-    return [("drivers", fig), ("drivers_note", note)]
+        out.append(("drivers", _empty(_layout(go.Figure(), "Churn drivers"))))
+    else:
+        fig = _interval_figure(
+            d, d["driver"], "odds_ratio", "Churn drivers: odds ratio of churning next month (95 % CI)", 1.0, True
+        )
+        note = f"Logit on {int(d['n_obs'].iloc[0]):,} customer-months, {int(d['n_events'].iloc[0]):,} churn events."
+        out += [("drivers", fig), ("drivers_note", note)]
+    ld = t["loan_default_drivers"]
+    if ld.empty:
+        out.append(("default_drivers", _empty(_layout(go.Figure(), "Loan default drivers"))))
+    else:
+        fig = _interval_figure(
+            ld, ld["driver"], "odds_ratio", "Loan default drivers: odds ratio of default (95 % CI)", 1.0, True
+        )
+        note = (
+            f"Logit on {int(ld['n_loans'].iloc[0]):,} loans whose 9-month window closed, "
+            f"{int(ld['n_defaults'].iloc[0]):,} defaults (60+ days past due). Units: "
+            + "; ".join(f"{r.driver} = {r.measured_as}" for r in ld.itertuples())
+        )
+        out += [("default_drivers", fig), ("default_drivers_note", note)]
+    out += _figs_credit_decisions(t)
+    return out
 
 
 def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
@@ -144,7 +164,22 @@ def _figs_inferential(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
                 ),
             )
         )
-    rest = g[g["test"].isin(["complaint_rate_before_churn", "satisfaction_by_channel"])]
+    fraud = g[g["test"] == "fraud_confirmed_rate"]
+    if len(fraud):
+        out.append(
+            (
+                "fraud",
+                _interval_figure(
+                    fraud,
+                    fraud["group_a"],
+                    "estimate",
+                    "Share of closed fraud alerts confirmed as fraud, by rule (Wilson 95 % CI)",
+                    None,
+                    False,
+                ),
+            )
+        )
+    rest = g[g["test"].isin(["complaint_rate_before_churn", "satisfaction_by_channel", "fraud_rate_vs_audit"])]
     if len(rest):
         out.append(
             (
@@ -213,6 +248,51 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
 
 
 def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    return _figs_retention(t) + _figs_limits(t)
+
+
+def _figs_limits(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    p = t["credit_limit_proposals"]
+    if p.empty:
+        return [("limits", _empty(_layout(go.Figure(), "Credit-limit proposals")))]
+    chosen = p[p["proposed"]].sort_values("rank")
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=g["probability_of_default"].tolist(),
+                y=((g["expected_margin_cents"] - g["expected_loss_cents"]) / 100).tolist(),
+                mode="markers",
+                name="raise proposed" if flag else "not proposed",
+                marker={"color": "#1a9850" if flag else "#bbbbbb", "size": 7},
+                hovertext=g["customer_id"].tolist(),
+            )
+            for flag, g in p.groupby("proposed")
+        ]
+    )
+    spent = chosen["expected_loss_cents"].sum() / 100
+    budget = p["risk_budget_cents"].iloc[0] / 100
+    note = (
+        f"{len(chosen):,} of {len(p):,} candidates get a raise: expected loss PEN {spent:,.2f} of a budget of "
+        f"PEN {budget:,.2f}, expected margin PEN {chosen['expected_margin_cents'].sum() / 100:,.2f}."
+    )
+    cols = ["rank", "customer_id", "credit_score", "probability_of_default", "current_limit_cents"]
+    cols += ["proposed_limit_cents", "expected_margin_cents", "expected_loss_cents"]
+    return [
+        (
+            "limits",
+            _layout(
+                fig,
+                "Card limit raises: net value vs probability of default",
+                xaxis_title="probability of default",
+                yaxis_title="expected margin - loss (PEN)",
+            ),
+        ),
+        ("limits_note", note),
+        ("limits_table", _table(chosen.head(20)[cols], "limits-table")),
+    ]
+
+
+def _figs_retention(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     a = t["retention_actions"]
     if a.empty:
         return [("actions", _empty(_layout(go.Figure(), "Retention actions")))]
@@ -242,6 +322,31 @@ def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figu
 
 
 def _figs_causal(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    return _figs_campaigns(t) + _figs_timeliness(t)
+
+
+def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    e = t["payment_timeliness_effect"]
+    if e.empty:
+        return [("timeliness", _empty(_layout(go.Figure(), "Late first instalment and default")))]
+    fig = _interval_figure(
+        e,
+        e["estimate"],
+        "odds_ratio",
+        "Late first instalment: odds ratio of default, naive vs adjusted for the confounders (95 % CI)",
+        1.0,
+        True,
+    )
+    r = e.iloc[0]
+    note = (
+        f"Default rate {r['default_rate_late']:.1%} after a late first instalment ({int(r['n_late']):,} loans) vs "
+        f"{r['default_rate_on_time']:.1%} on time ({int(r['n_on_time']):,}). Adjusted for: "
+        f"{e.loc[e['estimate'] == 'adjusted', 'adjusted_for'].iloc[0] if (e['estimate'] == 'adjusted').any() else '-'}."
+    )
+    return [("timeliness", fig), ("timeliness_note", note)]
+
+
+def _figs_campaigns(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     c = t["campaign_effects"]
     if c.empty:
         return [("effects", _empty(_layout(go.Figure(), "Campaign effects")))]

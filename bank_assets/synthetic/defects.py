@@ -40,7 +40,7 @@ def applicable(contract: Contract) -> dict[str, list[str]]:
 
 
 def _resend_column(contract: Contract) -> str:
-    money = [c.name for c in contract.columns if c.type == "money"]
+    money = [c.name for c in contract.columns if c.type == "money" and c.required]
     if money:
         return money[-1]
     text = [c.name for c in contract.columns if c.type == "text" and not c.required]

@@ -28,6 +28,7 @@ DEFECT_TABLES = (
     "loan_payments",
     "credit_applications",
     "fraud_alerts",
+    "account_events",
     "campaign_targets",
     "customer_interactions",
 )

@@ -191,6 +191,17 @@ class Behaviour:
     #: PLANTED default drivers (bank_assets.synthetic.credit): the chance that a loan defaults on
     #: one of its instalments 2..7 is logistic in these drivers, with these odds ratios.
     default_model: DefaultModel = field(default_factory=lambda: DEFAULT_MODEL)
+    #: PLANTED closure reasons (bank_assets.synthetic.lifecycle): the reason a customer gives when
+    #: closing, by segment, as shares of contracts.CLOSURE_REASONS (FEES, COMPETITOR_OFFER,
+    #: SERVICE_QUALITY, NO_LONGER_NEEDED, RELOCATION).
+    closure_reasons: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {
+            "MASS": (0.45, 0.15, 0.10, 0.25, 0.05),
+            "AFFLUENT": (0.20, 0.35, 0.20, 0.20, 0.05),
+            "PREMIUM": (0.05, 0.55, 0.25, 0.10, 0.05),
+            "SME": (0.25, 0.30, 0.30, 0.10, 0.05),
+        }
+    )
     #: PLANTED fraud pattern (bank_assets.synthetic.fraud).
     fraud: FraudPlan = field(default_factory=lambda: FRAUD_PLAN)
 

@@ -14,7 +14,7 @@ from bank_assets.contracts import (
     SEGMENTS,
 )
 from bank_assets.synthetic import arrowfmt as af
-from bank_assets.synthetic import credit, engagement, fraud, reference
+from bank_assets.synthetic import credit, engagement, fraud, lifecycle, reference
 from bank_assets.synthetic.loans import PRODUCTS, Instalments, Loans, instalments_due
 from bank_assets.synthetic.months import month_start_days
 from bank_assets.synthetic.params import EPOCH, GeneratorConfig
@@ -112,6 +112,7 @@ class World:
             "loan_payments": self.loan_payments,
             "products": lambda m: reference.products(self.cfg, m),
             "credit_applications": self.credit_applications,
+            "account_events": lambda m: lifecycle.events_table(self.cfg, self.snapshot(m)),
             "fraud_alerts": lambda m: fraud.milestones_table(m, self.alerts(m), self.alerts(m - 1)),
             "fx_rates": lambda m: reference.fx_rates(self.cfg, m),
             "economic_indicators": self.economic_indicators,
