@@ -30,7 +30,7 @@ from dagster import (
     asset,
 )
 
-from bank_assets.analytics import causal, credit, diagnostic, inferential, predictive, prescriptive
+from bank_assets.analytics import causal, credit, diagnostic, exploratory, inferential, predictive, prescriptive
 from bank_assets.analytics.panel import churn_panel
 from bank_assets.assets.atomic import failure, prepare, step_name, undo
 from bank_assets.assets.common import (
@@ -61,6 +61,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "loan_default_drivers": credit.DRIVERS_SCHEMA,
     "payment_timeliness_effect": credit.EFFECT_SCHEMA,
     "credit_limit_proposals": credit.PROPOSALS_SCHEMA,
+    "account_closure_reasons": diagnostic.CLOSURE_SCHEMA,
+    "geographic_clusters": exploratory.SCHEMA,
 }
 GROUP = "analytics"
 TAGS = {"dagster/kind/pandas": "", "dagster/kind/duckdb": ""}
@@ -146,6 +148,7 @@ INTERVALS = (
     ("ci_low", "purchase_rate_ratio", "ci_high"),
     ("ci_low", "odds_ratio", "ci_high"),
     ("ci_low", "estimate", "ci_high"),
+    ("ci_low", "share", "ci_high"),
     ("pi_low", "predicted_transactions", "pi_high"),
 )
 TOLERANCE = 1e-9
@@ -157,6 +160,9 @@ UNIT_INTERVAL = (
     "probability_of_default",
     "default_rate_late",
     "default_rate_on_time",
+    "share",
+    "affluent_share",
+    "chi2_p_value",
 )
 
 
@@ -429,6 +435,47 @@ def credit_limit_proposals(
     )
 
 
+@asset(ins=_history("fct_account_events"), **_common("account_closure_reasons"))
+def account_closure_reasons(
+    context: AssetExecutionContext, warehouse: Warehouse, fct_account_events: pd.DataFrame
+) -> Iterator[AssetCheckEvaluation | Output]:
+    cols = ["segment", "closure_reason", "n_customers", "share", "ci_low", "ci_high"]
+    yield from _by_month(
+        context,
+        warehouse,
+        lambda m: diagnostic.closure_reasons(fct_account_events, m),
+        lambda df: (
+            {"reasons": _md(df, cols, limit=20), "chi2_p_value": MetadataValue.float(float(df["chi2_p_value"].iloc[0]))}
+            if len(df) and pd.notna(df["chi2_p_value"].iloc[0])
+            else {"reasons": _md(df, cols, limit=20)}
+        ),
+    )
+
+
+@asset(ins=_history("fct_customer_monthly_summary", "dim_branch"), **_common("geographic_clusters"))
+def geographic_clusters(
+    context: AssetExecutionContext,
+    warehouse: Warehouse,
+    fct_customer_monthly_summary: pd.DataFrame,
+    dim_branch: pd.DataFrame,
+) -> Iterator[AssetCheckEvaluation | Output]:
+    cols = ["district", "cluster", "active_customers", "mean_spend_pen", "affluent_share"]
+    yield from _by_month(
+        context,
+        warehouse,
+        lambda m: exploratory.geographic_clusters(fct_customer_monthly_summary, dim_branch, m),
+        lambda df: (
+            {
+                "k": MetadataValue.int(int(df["k"].iloc[0])),
+                "silhouette": MetadataValue.float(float(df["silhouette"].iloc[0])),
+                "clusters": _md(df, cols, limit=40),
+            }
+            if len(df)
+            else {}
+        ),
+    )
+
+
 analytics_assets = [
     campaign_effects,
     churn_drivers,
@@ -440,4 +487,6 @@ analytics_assets = [
     loan_default_drivers,
     payment_timeliness_effect,
     credit_limit_proposals,
+    account_closure_reasons,
+    geographic_clusters,
 ]

@@ -21,12 +21,15 @@ from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty
 #: category -> (title, the question its page answers)
 CATEGORIES: dict[str, tuple[str, str]] = {
     "diagnostic": ("Diagnostic", "What drives churn and loan defaults, and why are applications rejected?"),
-    "exploratory": ("Exploratory", "When do customers transact?"),
+    "exploratory": (
+        "Exploratory",
+        "When do customers transact, which products go together, which months and districts stand out?",
+    ),
     "inferential": ("Inferential", "Which differences between groups are real?"),
     "predictive": ("Predictive", "Who churns next month, and how many transactions are coming?"),
     "prescriptive": ("Prescriptive", "Which retention action for whom, and whose card limit to raise?"),
     "causal": ("Causal", "Did the campaigns work, and does paying late cause defaults?"),
-    "real_time": ("Real-time", "What needs attention on the latest day?"),
+    "real_time": ("Real-time", "What needs attention on the latest day, and what is waiting in the fraud queue?"),
 }
 #: month column of every table the pages read
 MONTH_COLUMN = {
@@ -40,11 +43,33 @@ MONTH_COLUMN = {
     "loan_default_drivers": "as_of_month",
     "payment_timeliness_effect": "as_of_month",
     "credit_limit_proposals": "as_of_month",
+    "account_closure_reasons": "as_of_month",
+    "geographic_clusters": "as_of_month",
     "txn_heatmap_monthly": "transaction_month",
     "velocity_alerts_daily": "alert_month",
+    "credit_decisions_monthly": "application_month",
+    "product_cross_sell_pairs": "as_of_month",
+    "spend_seasonality_monthly": "report_month",
+    "fraud_alert_ageing": "snapshot_month",
+    "fraud_alerts_monthly": "report_month",
 }
 #: the gold marts drawn (the rest are analytics tables)
-GOLD_TABLES = ("txn_heatmap_monthly", "velocity_alerts_daily")
+GOLD_TABLES = (
+    "txn_heatmap_monthly",
+    "velocity_alerts_daily",
+    "credit_decisions_monthly",
+    "product_cross_sell_pairs",
+    "spend_seasonality_monthly",
+    "fraud_alert_ageing",
+    "fraud_alerts_monthly",
+)
+#: bar colours of the rejection reasons and the fraud queue's age buckets
+REASON_COLOURS = {
+    "APPROVED": "#1a9850",
+    "LOW_SCORE": "#d73027",
+    "HIGH_DEBT_BURDEN": "#f39c12",
+    "INCOMPLETE_DOCUMENTS": "#7f8c8d",
+}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -112,11 +137,142 @@ def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
             + "; ".join(f"{r.driver} = {r.measured_as}" for r in ld.itertuples())
         )
         out += [("default_drivers", fig), ("default_drivers_note", note)]
-    out += _figs_credit_decisions(t)
+    out += _figs_credit_decisions(t) + _figs_closures(t)
     return out
 
 
+def _figs_closures(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    c = t["account_closure_reasons"]
+    if c.empty:
+        return [("closures", _empty(_layout(go.Figure(), "Account closure reasons by segment")))]
+    fig = _interval_figure(
+        c,
+        c["segment"] + " · " + c["closure_reason"],
+        "share",
+        "Why customers close: share of the segment's closures by reason (Wilson 95 % CI)",
+        None,
+        False,
+    )
+    p = c["chi2_p_value"].iloc[0]
+    n = int(c["n_customers"].sum())
+    note = f"{n:,} customers closed so far. Reason x segment, chi-square test of independence: " + (
+        f"p = {p:.2g}." if pd.notna(p) else "not enough segments yet."
+    )
+    return [("closures", fig), ("closures_note", note)]
+
+
+def _figs_credit_decisions(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    c = t["credit_decisions_monthly"]
+    if c.empty:
+        return [("decisions", _empty(_layout(go.Figure(), "Credit decisions by reason")))]
+    products = sorted(c["product"].unique())
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=products,
+                y=[int(g.loc[g["product"] == p, "n_applications"].sum()) for p in products],
+                name=reason,
+                marker_color=REASON_COLOURS.get(reason, "#14213d"),
+            )
+            for reason, g in c.groupby("decision_reason", sort=True)
+        ]
+    )
+    fig.update_layout(barmode="stack")
+    rejected = c[c["decision"] == "REJECTED"]
+    cols = ["product", "decision_reason", "n_applications", "share_of_product_applications"]
+    cols += ["avg_credit_score", "avg_debt_to_income"]
+    return [
+        (
+            "decisions",
+            _layout(fig, "Applications of the month by product and decision reason", yaxis_title="applications"),
+        ),
+        ("decisions_table", _table(rejected.sort_values(["product", "decision_reason"])[cols], "decisions-table")),
+    ]
+
+
 def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    return _figs_heatmap(t) + _figs_cross_sell(t) + _figs_seasonality(t) + _figs_clusters(t)
+
+
+def _figs_cross_sell(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    x = t["product_cross_sell_pairs"]
+    if x.empty:
+        return [("cross_sell", _empty(_layout(go.Figure(), "Products held together")))]
+    products = sorted(set(x["product_a"]) | set(x["product_b"]))
+    lift = x.pivot_table(index="product_a", columns="product_b", values="lift", aggfunc="first")
+    lift = lift.reindex(index=products, columns=products).astype(float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[None if pd.isna(v) else round(v, 3) for v in row] for row in lift.to_numpy()],
+            x=products,
+            y=products,
+            colorscale="RdBu",
+            zmid=1.0,
+            colorbar={"title": "lift"},
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    top = x.sort_values(["lift", "n_both"], ascending=False).head(10)
+    cols = ["product_a", "product_b", "n_both", "support", "confidence", "lift"]
+    return [
+        ("cross_sell", _layout(fig, "Lift of holding product B given A (1 = independent)", height=460)),
+        ("cross_sell_table", _table(top[cols], "cross-sell-table")),
+    ]
+
+
+def _figs_seasonality(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    s = t["spend_seasonality_monthly"]
+    s = s[s["seasonal_index"].notna()] if len(s) else s
+    if s.empty:
+        return [("seasonality", _empty(_layout(go.Figure(), "Seasonal index of purchases by category")))]
+    s = s.sort_values("seasonal_index", ascending=False)
+    fig = go.Figure(
+        go.Bar(x=s["category"].tolist(), y=s["seasonal_index"].astype(float).tolist(), marker_color="#14213d")
+    )
+    fig.add_hline(y=1.0, line_dash="dash", line_color="#d73027")
+    return [
+        (
+            "seasonality",
+            _layout(
+                fig, "Seasonal index: purchases of the month / mean of the trailing 12 months", yaxis_title="index"
+            ),
+        )
+    ]
+
+
+def _figs_clusters(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    g = t["geographic_clusters"]
+    if g.empty:
+        return [("clusters", _empty(_layout(go.Figure(), "District clusters")))]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=c["longitude"].astype(float).tolist(),
+                y=c["latitude"].astype(float).tolist(),
+                mode="markers+text",
+                text=c["district"].tolist(),
+                textposition="top center",
+                textfont={"size": 9},
+                marker={"size": (6 + c["active_customers"].astype(float) ** 0.5).tolist()},
+                name=f"cluster {k}",
+            )
+            for k, c in g.groupby("cluster", sort=True)
+        ]
+    )
+    note = (
+        f"k-means chose k = {int(g['k'].iloc[0])} (silhouette {g['silhouette'].iloc[0]:.2f}; near 0 = the "
+        "districts barely separate). Cluster 1 has the highest mean spend."
+    )
+    summary = g.groupby("cluster")[["active_customers", "mean_spend_pen", "affluent_share", "complaints_per_100"]]
+    table = summary.mean().round(3).reset_index()
+    return [
+        ("clusters", _layout(fig, "Districts by cluster (bubble = active customers)", height=560)),
+        ("clusters_note", note),
+        ("clusters_table", _table(table, "clusters-table")),
+    ]
+
+
+def _figs_heatmap(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     h = t["txn_heatmap_monthly"]
     if h.empty:
         return [("heatmap", _empty(_layout(go.Figure(), "Transactions by weekday and hour")))]
@@ -384,6 +540,44 @@ def _figs_campaigns(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure 
 
 
 def _figs_real_time(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    return _figs_velocity(t) + _figs_fraud_queue(t)
+
+
+def _figs_fraud_queue(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    a, m = t["fraud_alert_ageing"], t["fraud_alerts_monthly"]
+    out: list[tuple[str, go.Figure | str]] = []
+    if a.empty:
+        out.append(("fraud_queue", _empty(_layout(go.Figure(), "Fraud alert queue at month end"))))
+    else:
+        buckets = a.sort_values("bucket_order").drop_duplicates("age_bucket")["age_bucket"].tolist()
+        fig = go.Figure(
+            [
+                go.Bar(
+                    x=buckets,
+                    y=[int(g.loc[g["age_bucket"] == b, "n_open"].sum()) for b in buckets],
+                    name=rule,
+                )
+                for rule, g in a.groupby("rule_code", sort=True)
+            ]
+        )
+        fig.update_layout(barmode="stack")
+        n_open = int(a["n_open"].sum())
+        oldest = a["oldest_age_hours"].dropna()
+        note = f"<p class='big'><b>{n_open}</b> fraud alerts open at month end" + (
+            f"; the oldest has waited {float(oldest.max()):,.1f} hours.</p>" if len(oldest) else ".</p>"
+        )
+        out += [
+            ("fraud_queue_note", note),
+            ("fraud_queue", _layout(fig, "Open fraud alerts at month end by age", yaxis_title="alerts")),
+        ]
+    if len(m):
+        cols = ["rule_code", "n_raised", "n_reviewed", "n_closed", "n_confirmed", "confirmed_share"]
+        cols += ["median_hours_to_review", "median_hours_to_close", "n_open_at_month_end"]
+        out.append(("fraud_table", _table(m.sort_values("rule_code")[cols], "fraud-table")))
+    return out
+
+
+def _figs_velocity(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     v = t["velocity_alerts_daily"]
     if v.empty:
         return [("alerts_note", "<p class='big'>No velocity alert on the month's latest day.</p>")]
