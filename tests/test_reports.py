@@ -221,3 +221,46 @@ def test_analytics_pages_open_in_chromium_and_draw_the_tables(built):
     finally:
         page.close()
     assert page.errors == [], page.errors
+
+
+def test_analytics_pages_draw_the_new_marts_as_the_warehouse_holds_them(built):
+    """Credit decisions, cross-sell lift and the fraud queue are drawn from gold as they are, and the
+    diagnostic and real-time pages render in Chromium without a script error."""
+    from bank_assets.reports.analytics_pages import page_name
+
+    res, _ = built
+    folder = reports_root(res) / "analytics" / MONTH
+    m = {"m": f"{MONTH}-01"}
+    diagnostic = figures((folder / page_name("diagnostic")).read_text(encoding="utf-8"))
+    n_apps = query(res, "SELECT sum(n_applications) FROM gold.credit_decisions_monthly WHERE application_month = $m", m)
+    drawn = sum(sum(trace["y"]) for trace in diagnostic["fig-decisions"]["data"])
+    assert drawn == n_apps[0][0] > 0
+    exploratory = figures((folder / page_name("exploratory")).read_text(encoding="utf-8"))
+    lift = {
+        (a, b): float(v)
+        for a, b, v in query(
+            res, "SELECT product_a, product_b, lift FROM gold.product_cross_sell_pairs WHERE as_of_month = $m", m
+        )
+    }
+    heat = exploratory["fig-cross_sell"]["data"][0]
+    drawn_lift = {
+        (a, b): v for a, row in zip(heat["y"], heat["z"], strict=True) for b, v in zip(heat["x"], row, strict=True)
+    }
+    assert lift and all(drawn_lift[k] == pytest.approx(v, abs=5e-4) for k, v in lift.items())
+    real_time = (folder / page_name("real_time")).read_text(encoding="utf-8")
+    n_open = query(res, "SELECT coalesce(sum(n_open), 0) FROM gold.fraud_alert_ageing WHERE snapshot_month = $m", m)
+    if n_open[0][0]:
+        queue = figures(real_time)["fig-fraud_queue"]["data"]
+        assert sum(sum(trace["y"]) for trace in queue) == n_open[0][0]
+    assert f"<b>{n_open[0][0]}</b> fraud alerts open at month end" in real_time or n_open[0][0] == 0
+    binary = browser.chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    page = browser.Page(binary)
+    try:
+        for category in ("diagnostic", "real_time", "prescriptive", "causal"):
+            page.open((folder / page_name(category)).as_uri())
+            assert page.wait_for("document.querySelectorAll('.card').length > 0")
+    finally:
+        page.close()
+    assert page.errors == [], page.errors
