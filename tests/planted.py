@@ -196,7 +196,8 @@ def report(customers: int = 2_000, n_months: int = 24) -> str:
         row(f"default odds ratio: {r.driver}", planted_or[r.driver], r.odds_ratio, r.ci_low, r.ci_high)
     for r in credit_analytics.timeliness_effect(loans, as_of).itertuples():
         row(
-            f"late first instalment -> default ({r.estimate})",
+            "late first instalment -> default "
+            + ("(naive: confounded, expected to miss)" if r.adjustment == "naive" else "(adjusted, causal)"),
             dm.late_first_instalment,
             r.odds_ratio,
             r.ci_low,

@@ -18,7 +18,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
-from bank_assets.analytics import causal, credit, diagnostic, inferential, predictive, prescriptive
+from bank_assets.analytics import causal, credit, diagnostic, exploratory, inferential, predictive, prescriptive
 from bank_assets.analytics.panel import churn_panel
 from bank_assets.contracts import CLOSURE_REASONS
 from bank_assets.synthetic.months import month_start
@@ -219,7 +219,7 @@ def test_default_drivers_are_recovered_and_the_term_placebo_is_null(loans: dict)
 
 def test_timeliness_effect_naive_is_confounded_adjusted_recovers_it(loans: dict) -> None:
     planted_or = Behaviour().default_model.late_first_instalment
-    e = credit.timeliness_effect(loans["panel"], as_of(23)).set_index("estimate")
+    e = credit.timeliness_effect(loans["panel"], as_of(23)).set_index("adjustment")
     adjusted, naive = e.loc["adjusted"], e.loc["naive"]
     assert adjusted.ci_low <= planted_or <= adjusted.ci_high, adjusted
     # low scores and heavy burdens pay late and default: the naive estimate overstates the effect
@@ -310,3 +310,36 @@ def test_closure_reasons_match_the_planted_mix_per_segment() -> None:
     assert misses <= 3, misses  # 20 intervals at 95 %: about 1 misses by chance (2 with seed 42)
     # the mix differs by segment (planted): the test of independence sees it
     assert reasons["chi2_p_value"].iloc[0] < 1e-6
+
+
+def test_every_analytics_table_is_well_formed_at_small_scale(bank: dict, loans: dict) -> None:
+    """The blocking check the assets run, on what each function returns with real volumes (the
+    pipeline tests' tiny bank leaves the credit tables empty): a month that would fail it in the
+    quickstart fails here first."""
+    from bank_assets.assets.analytics import SCHEMAS, well_formed_problems
+
+    m = as_of(23)
+    w = planted.world()
+    summary = bank["summary"].copy()
+    summary["district"] = summary["customer_id"].map(
+        w.table("customers", MONTHS[-1]).to_pandas().set_index("customer_id")["district"]
+    )
+    branches = w.table("branches").to_pandas().assign(valid_from=pd.Timestamp("2024-01-01"))
+    tables = {
+        "loan_default_drivers": credit.default_drivers(loans["panel"], m),
+        "payment_timeliness_effect": credit.timeliness_effect(loans["panel"], m),
+        "credit_limit_proposals": credit.limit_proposals(loans["panel"], loans["apps"], loans["cards"], 0.5, m),
+        "group_tests": pd.concat(
+            [
+                inferential.group_tests(bank["summary"], bank["panel"], bank["interactions"], m),
+                inferential.fraud_rule_tests(loans["alerts"], m),
+            ],
+            ignore_index=True,
+        ),
+        "account_closure_reasons": diagnostic.closure_reasons(planted.account_events(w, MONTHS), m),
+        "geographic_clusters": exploratory.geographic_clusters(summary, branches, m),
+    }
+    for name, df in tables.items():
+        assert len(df) > 0, name
+        assert list(df.columns) == list(SCHEMAS[name]), name
+        assert well_formed_problems(df, m) == [], name

@@ -50,7 +50,7 @@ DRIVERS_SCHEMA = {
 }
 EFFECT_SCHEMA = {
     "as_of_month": DATE,
-    "estimate": "string",
+    "adjustment": "string",
     "odds_ratio": "float64",
     "ci_low": "float64",
     "ci_high": "float64",
@@ -182,7 +182,7 @@ def timeliness_effect(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         rows.append(
             {
                 **common,
-                "estimate": name,
+                "adjustment": name,
                 "odds_ratio": float(np.exp(fit.params["late_first_instalment"])),
                 "ci_low": float(np.exp(ci[0])),
                 "ci_high": float(np.exp(ci[1])),

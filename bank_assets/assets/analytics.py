@@ -172,7 +172,7 @@ def well_formed_problems(df: pd.DataFrame, month: dt.date) -> list[str]:
     if len(df) and (pd.to_datetime(df["as_of_month"]) != pd.Timestamp(month)).any():
         problems.append(f"rows outside as_of_month {month:%Y-%m}")
     for lo, est, hi in INTERVALS:
-        if {lo, est, hi} <= set(df.columns):
+        if {lo, est, hi} <= set(df.columns) and all(pd.api.types.is_numeric_dtype(df[c]) for c in (lo, est, hi)):
             slack = TOLERANCE * df[est].abs().clip(lower=1)  # floating-point noise: a Wilson bound of 1e-17 at 0
             bad = df[~((df[lo] <= df[est] + slack) & (df[est] <= df[hi] + slack))]
             problems += [f"{est} {r[est]!r} outside [{r[lo]!r}, {r[hi]!r}]" for _, r in bad.iterrows()]
@@ -387,7 +387,7 @@ def payment_timeliness_effect(
     dim_economic_indicators: pd.DataFrame,
 ) -> Iterator[AssetCheckEvaluation | Output]:
     panel = credit.loan_panel(fct_credit_applications, fct_loan_payments, dim_economic_indicators)
-    cols = ["estimate", "odds_ratio", "ci_low", "ci_high", "p_value", "adjusted_for"]
+    cols = ["adjustment", "odds_ratio", "ci_low", "ci_high", "p_value", "adjusted_for"]
     yield from _by_month(
         context, warehouse, lambda m: credit.timeliness_effect(panel, m), lambda df: {"effect": _md(df, cols)}
     )

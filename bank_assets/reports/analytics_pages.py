@@ -487,17 +487,18 @@ def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
         return [("timeliness", _empty(_layout(go.Figure(), "Late first instalment and default")))]
     fig = _interval_figure(
         e,
-        e["estimate"],
+        e["adjustment"],
         "odds_ratio",
         "Late first instalment: odds ratio of default, naive vs adjusted for the confounders (95 % CI)",
         1.0,
         True,
     )
     r = e.iloc[0]
+    adjusted = e.loc[e["adjustment"] == "adjusted", "adjusted_for"]
     note = (
         f"Default rate {r['default_rate_late']:.1%} after a late first instalment ({int(r['n_late']):,} loans) vs "
         f"{r['default_rate_on_time']:.1%} on time ({int(r['n_on_time']):,}). Adjusted for: "
-        f"{e.loc[e['estimate'] == 'adjusted', 'adjusted_for'].iloc[0] if (e['estimate'] == 'adjusted').any() else '-'}."
+        f"{adjusted.iloc[0] if len(adjusted) else '-'}."
     )
     return [("timeliness", fig), ("timeliness_note", note)]
 
