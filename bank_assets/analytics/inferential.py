@@ -52,6 +52,25 @@ def _welch(test: str, a_name: str, b_name: str, a: np.ndarray, b: np.ndarray, as
     }
 
 
+def _wilson(test: str, group: str, k: int, n: int, as_of: dt.date, method: str) -> dict:
+    """A one-group rate k / n with its Wilson 95 % interval (statsmodels)."""
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return {
+        "as_of_month": as_of,
+        "test": test,
+        "group_a": group,
+        "group_b": None,
+        "estimate": k / n,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "statistic": None,
+        "p_value": None,
+        "n_a": n,
+        "n_b": None,
+        "method": method,
+    }
+
+
 def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows: list[dict | None] = []
     month = summary[summary["summary_month"].map(month_start) == as_of]
@@ -71,23 +90,15 @@ def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.Dat
     # churn rate per segment, every labelled month up to the partition: Wilson interval
     labelled = panel[panel["churned"].notna() & (panel["month"] <= as_of)]
     for seg, g in labelled.groupby("segment", sort=True):
-        k, n = int(g["churned"].sum()), len(g)
-        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
         rows.append(
-            {
-                "as_of_month": as_of,
-                "test": "churn_rate",
-                "group_a": seg,
-                "group_b": None,
-                "estimate": k / n,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "statistic": None,
-                "p_value": None,
-                "n_a": n,
-                "n_b": None,
-                "method": "monthly churn rate (active at t, not active at t+1), Wilson 95 % interval",
-            }
+            _wilson(
+                "churn_rate",
+                seg,
+                int(g["churned"].sum()),
+                len(g),
+                as_of,
+                "monthly churn rate (active at t, not active at t+1), Wilson 95 % interval",
+            )
         )
 
     # complaint rate of customers about to churn (not active two months later) vs the others
@@ -159,23 +170,8 @@ def fraud_rule_tests(alerts: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows: list[dict] = []
     counts = {rule: (int((g["outcome"] == "CONFIRMED_FRAUD").sum()), len(g)) for rule, g in closed.groupby("rule_code")}
     for rule, (k, n) in sorted(counts.items()):
-        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-        rows.append(
-            {
-                "as_of_month": as_of,
-                "test": "fraud_confirmed_rate",
-                "group_a": rule,
-                "group_b": None,
-                "estimate": k / n,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "statistic": None,
-                "p_value": None,
-                "n_a": n,
-                "n_b": None,
-                "method": "share of the rule's closed alerts confirmed as fraud, Wilson 95 % interval",
-            }
-        )
+        method = "share of the rule's closed alerts confirmed as fraud, Wilson 95 % interval"
+        rows.append(_wilson("fraud_confirmed_rate", rule, k, n, as_of, method))
     k0, n0 = counts.get(AUDIT_RULE, (0, 0))
     for rule, (k1, n1) in sorted(counts.items()):
         if rule == AUDIT_RULE or not (k0 and k1):
