@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource, EnvVar, OutputContext
+from dagster import ConfigurableResource, EnvVar
 from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import DbIOManager, TablePartitionDimension, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
@@ -19,7 +19,6 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from bank_assets.lakehouse.profile import is_lakehouse, lake_identity
 from bank_assets.settings import DEFAULTS, resolve
 from bank_assets.synthetic.params import DefectRates, GeneratorConfig, Scale
-from bank_assets.warehouse import journal
 from bank_assets.warehouse.connection import connect, rollback_if_open
 
 
@@ -186,10 +185,11 @@ def report_resources(warehouse_path: str | EnvVar, reports_root: str | EnvVar) -
     }
 
 
-class JournaledDuckDbClient(DuckDbClient):
-    """dagster-duckdb's client for the analytics tables, made part of the run journal: the slice a
-    partition replaces is copied to the journal first (bank_assets.warehouse.journal), the delete
-    and insert commit in one transaction, and a failed write rolls the whole run back."""
+class TransactionalDuckDbClient(DuckDbClient):
+    """dagster-duckdb's client for the analytics tables: a partition's delete and insert commit in
+    one transaction, so a failed or killed write leaves the table as it was. Analytics are
+    consumers of gold and sit outside the run journal (bank_assets.warehouse.journal): once a
+    month's bank data is published, nothing they do rolls it back."""
 
     @staticmethod
     @contextmanager
@@ -199,26 +199,9 @@ class JournaledDuckDbClient(DuckDbClient):
             try:
                 yield con
                 con.execute("COMMIT")
-            except BaseException as e:
+            except BaseException:
                 rollback_if_open(con)
-                if isinstance(context, OutputContext):
-                    journal.rollback(con, context.run_id, context.step_key, f"writing {table_slice.table}: {e}"[:300])
                 raise
-
-    @staticmethod
-    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
-        table = f"{table_slice.schema}.{table_slice.table}"
-        predicate = " AND ".join(_slice_predicate(d) for d in table_slice.partition_dimensions) or "TRUE"
-        journal.save(connection, context.run_id, journal.Scope(table, predicate), context.step_key)
-        DuckDbClient.delete_table_slice(context, table_slice, connection)
-
-
-def _slice_predicate(dim: TablePartitionDimension) -> str:
-    """A monthly slice as replayable SQL (the journal stores it): `col` in [start, end)."""
-    if not isinstance(dim.partitions, TimeWindow):
-        raise TypeError(f"analytics tables are partitioned by month, not by {dim.partitions!r}")
-    start, end = dim.partitions.start, dim.partitions.end
-    return f"\"{dim.partition_expr}\" >= DATE '{start:%Y-%m-%d}' AND \"{dim.partition_expr}\" < DATE '{end:%Y-%m-%d}'"
 
 
 class AnalyticsPandasTypeHandler(DuckDBPandasTypeHandler):
@@ -244,12 +227,12 @@ class AnalyticsPandasTypeHandler(DuckDBPandasTypeHandler):
 
 class AnalyticsTableWriter(DuckDBPandasIOManager):
     """dagster-duckdb-pandas' IO manager for the analytics group: each asset's DataFrame is the
-    table ``analytics.<name>``, a month replaced by deleting its ``partition_expr`` window first,
-    journaled like every other write (JournaledDuckDbClient)."""
+    table ``analytics.<name>``, a month replaced by deleting its ``partition_expr`` window first, in
+    one transaction with the insert (TransactionalDuckDbClient)."""
 
     def create_io_manager(self, context) -> DbIOManager:  # type: ignore[override]
         return DbIOManager(
-            db_client=JournaledDuckDbClient(),
+            db_client=TransactionalDuckDbClient(),
             database=resolve(self.database),
             schema=self.schema_,
             type_handlers=[AnalyticsPandasTypeHandler()],

@@ -2,8 +2,11 @@
 
     python -m bank_assets.run --start 2024-01 --end 2025-12     (or --all)
 
-One run per month, oldest first, each of the whole graph (landing -> bronze -> silver -> gold)
-for that month, as the ``monthly_close`` schedule runs it. Runs are recorded under the job's name
+One run per month, oldest first, each of the whole graph (landing -> bronze -> silver -> gold ->
+analytics -> reports) for that month, as the ``monthly_close`` schedule runs it. A month's bank
+data (landing .. gold) publishes whole or not at all: when it fails, the command stops there; when
+only a consumer (analytics, reports) fails, it goes on to the next month and exits non-zero at
+the end, naming each failed consumer. Runs are recorded under the job's name
 in the Dagster instance of DAGSTER_HOME, so the UI shows them. Before the first run, runs left
 STARTED by a killed process are marked failed and their warehouse slot is freed.
 Months may be given as YYYY-MM or as Dagster partition keys (YYYY-MM-DD).
@@ -96,9 +99,29 @@ def run_steps(
         if on_result:
             on_result(step, result, time.perf_counter() - t0)
         ok = ok and result.success
-        if not result.success and stop_on_failure:
-            return False
+        if not result.success and stop_on_failure and not only_consumers_failed(result):
+            return False  # the month's bank data was rolled back: later months would build on a gap
     return ok
+
+
+#: asset groups that consume the bank data (landing .. gold) and never roll it back
+CONSUMER_GROUPS = frozenset({"analytics", "reports"})
+
+
+def _step_groups() -> dict[str, set[str]]:
+    """op (step) name -> the groups of the assets it materializes."""
+    return {a.op.name: set(a.group_names_by_key.values()) for a in all_assets}
+
+
+def failed_steps(result: ExecuteInProcessResult) -> list[str]:
+    return [e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+
+
+def only_consumers_failed(result: ExecuteInProcessResult) -> bool:
+    """True when the run failed in analytics or reports steps only: its bank data is published."""
+    groups = _step_groups()
+    failed = failed_steps(result)
+    return bool(failed) and all(groups.get(s, set()) and groups[s] <= CONSUMER_GROUPS for s in failed)
 
 
 def settle_journal(
@@ -210,9 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     sweep_dead_runs(instance, log=lambda line: print(line, flush=True))
     settle_journal(instance, defs.resources, log=lambda line: print(line, flush=True))
     log_path = step_log_path(instance)
+    consumer_failures: list[str] = []
+
+    def report(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
+        print_result(step, result, seconds)
+        if not result.success and only_consumers_failed(result):
+            consumer_failures.extend(f"{step.label} {s}" for s in failed_steps(result))
+            print(f"  {step.label}: bronze, silver and gold are published; only consumers failed, going on", flush=True)
+
     with log_path.open("w", encoding="utf-8") as output:
-        ok = run_steps(months, instance, defs.resources, on_result=print_result, output=output)
+        ok = run_steps(months, instance, defs.resources, on_result=report, output=output)
     print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
+    if consumer_failures:
+        print("consumers that failed (their months' bank data is published; re-run them once fixed):")
+        for line in consumer_failures:
+            print(f"  {line}")
     print(f"step output (dbt's lines): {log_path}")
     print(where_next(instance))
     dashboard = dashboard_path(resolve(env("BANK_REPORTS_DIR")), partition_month(months[-1]))

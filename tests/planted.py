@@ -134,6 +134,50 @@ def account_events(w: World, months: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def interactions(w: World, months: list[int]) -> pd.DataFrame:
+    """gold.fct_customer_interactions' columns the analytics read."""
+    t = pd.concat(
+        [w.table("customer_interactions", m).to_pandas().assign(interaction_month=month_start(m)) for m in months]
+    )
+    t["is_complaint"] = t["reason"] == "COMPLAINT"
+    t["satisfaction_score"] = pd.to_numeric(t["satisfaction_score"].replace("", None))
+    return t
+
+
+def gold_inputs(w: World, months: list[int]) -> dict[str, pd.DataFrame]:
+    """Every gold table the analytics read (bank_assets.analytics.tables), recomputed from the
+    landing tables, with the columns the analytics use."""
+    s = summary(w, months)
+    districts = pd.concat([w.table("customers", m).to_pandas() for m in months]).drop_duplicates("customer_id", keep="last")
+    s["district"] = s["customer_id"].map(districts.set_index("customer_id")["district"])
+    apps, pays, ind = credit(w, months)
+    accounts = []
+    for m in months:
+        a = w.table("accounts", m).to_pandas()
+        accounts.append(
+            a.assign(snapshot_month=pd.Timestamp(month_start(m)), credit_limit_pen=a["credit_limit"].astype(float))
+        )
+    products = pd.concat(
+        [w.table("products", m).to_pandas().assign(valid_from=pd.Timestamp(month_start(m))) for m in months]
+    )
+    products["annual_rate"] = products["annual_rate"].astype(float)
+    branches = w.table("branches").to_pandas().assign(valid_from=pd.Timestamp(month_start(months[0])))
+    branches[["latitude", "longitude"]] = branches[["latitude", "longitude"]].astype(float)
+    return {
+        "fct_customer_monthly_summary": s,
+        "fct_marketing_touches": touches(w, months),
+        "fct_customer_interactions": interactions(w, months),
+        "fct_fraud_alerts": fraud_alerts(w, months),
+        "fct_credit_applications": apps,
+        "fct_loan_payments": pays,
+        "dim_economic_indicators": ind,
+        "fct_account_balance_monthly": pd.concat(accounts, ignore_index=True),
+        "dim_product": products,
+        "fct_account_events": account_events(w, months),
+        "dim_branch": branches,
+    }
+
+
 def report(customers: int = 2_000, n_months: int = 24) -> str:
     """Planted vs recovered, as a markdown table (`python -m tests.planted`)."""
     import warnings

@@ -4,13 +4,13 @@ randomised control group (statsmodels Poisson GLM, standard errors clustered by 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 
 from bank_assets.analytics import DATE, frame
+from bank_assets.analytics.estimable import Note, NotEstimable
 from bank_assets.analytics.panel import add_months, month_start
 
 PRE_MONTHS = 3
@@ -38,20 +38,39 @@ METHOD = (
 
 
 def _did(panel: pd.DataFrame) -> tuple[float, float, float, float]:
-    """exp(coefficient of treated:post), its 95 % CI and p-value."""
-    fit = smf.glm(
-        "n_purchases ~ treated + treated:post + C(month_label)", data=panel, family=sm.families.Poisson()
-    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["customer_id"])[0]})
+    """exp(coefficient of treated:post), its 95 % CI and p-value; NotEstimable when the design has
+    no variation to identify it or the fit fails or is not finite."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    for column in ("treated", "post"):
+        if panel[column].nunique() < 2:
+            raise NotEstimable(f"{column} has no variation")
+    if panel["n_purchases"].sum() == 0:
+        raise NotEstimable("no purchases in the panel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        try:
+            fit = smf.glm(
+                "n_purchases ~ treated + treated:post + C(month_label)", data=panel, family=sm.families.Poisson()
+            ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["customer_id"])[0]})
+        except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as e:
+            raise NotEstimable(f"the Poisson fit failed ({type(e).__name__}: {e})") from None
     coef = fit.params["treated:post"]
     lo, hi = fit.conf_int().loc["treated:post"]
-    return float(np.exp(coef)), float(np.exp(lo)), float(np.exp(hi)), float(fit.pvalues["treated:post"])
+    out = float(np.exp(coef)), float(np.exp(lo)), float(np.exp(hi)), float(fit.pvalues["treated:post"])
+    if not np.isfinite(out).all():
+        raise NotEstimable("non-finite estimate or interval")
+    return out
 
 
 def campaign_effects(summary: pd.DataFrame, touches: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """One row per campaign started by `as_of` (and with months before it): the campaign's effect
     over its months observed so far, plus a placebo on the pre-period (a fake start one month
     early, over pre-period months only: it must find nothing)."""
-    rows = []
+    rows, notes = [], []
     months = summary.assign(month=summary["summary_month"].map(month_start))
     for campaign_id, t in touches.groupby("campaign_id", sort=True):
         start = month_start(t["start_date"].iloc[0])
@@ -78,7 +97,11 @@ def campaign_effects(summary: pd.DataFrame, touches: pd.DataFrame, as_of: dt.dat
             fake = fake.assign(post=(fake["month"] == pre_months[-1]).astype(int))
             designs.append(("placebo_pre_period", fake))
         for design, d in designs:
-            ratio, lo, hi, pval = _did(d)
+            try:
+                ratio, lo, hi, pval = _did(d)
+            except NotEstimable as e:
+                notes.append(Note(f"{campaign_id} {design}", e.reason))
+                continue
             rows.append(
                 {
                     "as_of_month": as_of,
@@ -97,4 +120,8 @@ def campaign_effects(summary: pd.DataFrame, touches: pd.DataFrame, as_of: dt.dat
                     "method": METHOD,
                 }
             )
-    return frame(rows, SCHEMA)
+    if not rows and not notes:
+        notes.append(
+            Note("campaign effects", f"no campaign with months before and after its start by {as_of:%Y-%m}", "history")
+        )
+    return frame(rows, SCHEMA, notes)

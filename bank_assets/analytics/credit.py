@@ -12,10 +12,9 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from bank_assets.analytics import DATE, cents_half_away, frame
+from bank_assets.analytics.estimable import Note, NotEstimable, dropped_text, fit_logit
 from bank_assets.analytics.panel import month_start
 
 OUTCOME_MONTHS = 9
@@ -129,19 +128,26 @@ def observed(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return closed.dropna(subset=[*DRIVERS, "defaulted"])
 
 
-def _fit(data: pd.DataFrame, columns: list[str]) -> sm.discrete.discrete_model.BinaryResultsWrapper:
-    x = sm.add_constant(data[columns].astype(float), has_constant="add")
-    return sm.Logit(data["defaulted"].astype(float), x).fit(disp=0, maxiter=200)
+def _no_window(data: pd.DataFrame, as_of: dt.date) -> None:
+    if data.empty:
+        raise NotEstimable(f"no loan's {OUTCOME_MONTHS}-month outcome window has closed by {as_of:%Y-%m}", "history")
+
+
+def _method(base: str, dropped: dict[str, str]) -> str:
+    return f"{base}; {dropped_text(dropped)}" if dropped else base
 
 
 def default_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Odds ratio of default per driver. Drivers with no variation or collinear with others are
+    dropped (named in ``method`` and in the notes); no estimable fit gives no rows and a note."""
     data = observed(panel, as_of)
-    events = int(data["defaulted"].sum())
-    drivers = [d for d in DRIVERS if data[d].nunique() > 1]
-    if events < MIN_EVENTS or len(drivers) < len(DRIVERS):
-        return frame([], DRIVERS_SCHEMA)
-    fit = _fit(data, drivers)
+    try:
+        _no_window(data, as_of)
+        fit, dropped = fit_logit(data, "defaulted", list(DRIVERS), MIN_EVENTS)
+    except NotEstimable as e:
+        return frame([], DRIVERS_SCHEMA, [Note("default model", e.reason, e.kind)])
     ci = fit.conf_int()
+    kept = [d for d in DRIVERS if d not in dropped]
     rows = [
         {
             "as_of_month": as_of,
@@ -153,46 +159,63 @@ def default_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "p_value": float(fit.pvalues[d]),
             "significant": bool(fit.pvalues[d] < 0.05),
             "n_loans": len(data),
-            "n_defaults": events,
-            "method": DRIVERS_METHOD,
+            "n_defaults": int(data["defaulted"].sum()),
+            "method": _method(DRIVERS_METHOD, dropped),
         }
-        for d in drivers
+        for d in kept
     ]
-    return frame(rows, DRIVERS_SCHEMA)
+    return frame(rows, DRIVERS_SCHEMA, [Note(d, why, "dropped") for d, why in dropped.items()])
+
+
+TREATMENT = "late_first_instalment"
 
 
 def timeliness_effect(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """The effect of paying the first instalment late on default, as an odds ratio: naive (late
-    vs on time) and adjusted for the confounders that drive both (backdoor adjustment by logit)."""
+    vs on time) and adjusted for the confounders that drive both (backdoor adjustment by logit).
+    A confounder with no variation (e.g. the policy-rate rise while every closed window saw the
+    same path) cannot bias the estimate and is dropped, named in ``adjusted_for`` and ``method``."""
     data = observed(panel, as_of)
-    if int(data["defaulted"].sum()) < MIN_EVENTS or data["late_first_instalment"].nunique() < 2:
-        return frame([], EFFECT_SCHEMA)
-    late = data["late_first_instalment"] == 1
+    try:
+        _no_window(data, as_of)
+    except NotEstimable as e:
+        return frame([], EFFECT_SCHEMA, [Note("payment timeliness effect", e.reason, e.kind)])
+    late = data[TREATMENT] == 1
     common = {
         "as_of_month": as_of,
         "n_late": int(late.sum()),
         "n_on_time": int((~late).sum()),
-        "default_rate_late": float(data.loc[late, "defaulted"].mean()),
-        "default_rate_on_time": float(data.loc[~late, "defaulted"].mean()),
+        "default_rate_late": float(data.loc[late, "defaulted"].mean()) if late.any() else None,
+        "default_rate_on_time": float(data.loc[~late, "defaulted"].mean()) if (~late).any() else None,
     }
-    rows = []
+    rows, notes = [], []
     for name, adjust in (("naive", []), ("adjusted", CONFOUNDERS)):
-        fit = _fit(data, ["late_first_instalment", *adjust])
-        ci = fit.conf_int().loc["late_first_instalment"]
+        try:
+            fit, dropped = fit_logit(data, "defaulted", [TREATMENT, *adjust], MIN_EVENTS)
+            if TREATMENT in dropped:
+                raise NotEstimable(f"{TREATMENT}: {dropped[TREATMENT]}")
+        except NotEstimable as e:
+            notes.append(Note(f"{name} effect", e.reason, e.kind))
+            continue
+        notes += [Note(f"{name} effect: {c}", why, "dropped") for c, why in dropped.items()]
+        used = [c for c in adjust if c not in dropped]
+        ci = fit.conf_int().loc[TREATMENT]
+        base = "logit of default on late first instalment" + (
+            " and the confounders (backdoor adjustment)" if adjust else " alone (confounded)"
+        )
         rows.append(
             {
                 **common,
                 "adjustment": name,
-                "odds_ratio": float(np.exp(fit.params["late_first_instalment"])),
+                "odds_ratio": float(np.exp(fit.params[TREATMENT])),
                 "ci_low": float(np.exp(ci[0])),
                 "ci_high": float(np.exp(ci[1])),
-                "p_value": float(fit.pvalues["late_first_instalment"]),
-                "adjusted_for": ", ".join(adjust) or "nothing",
-                "method": "logit of default on late first instalment"
-                + (" and the confounders (backdoor adjustment)" if adjust else " alone (confounded)"),
+                "p_value": float(fit.pvalues[TREATMENT]),
+                "adjusted_for": ", ".join(used) or "nothing",
+                "method": _method(base, dropped),
             }
         )
-    return frame(rows, EFFECT_SCHEMA)
+    return frame(rows, EFFECT_SCHEMA, notes)
 
 
 def limit_proposals(
@@ -208,16 +231,22 @@ def limit_proposals(
     Candidates: customers with an active card at `as_of` who applied for credit in the 12 months
     up to it (their latest score and debt burden price the risk). PD from the default model fitted
     on the observed loans, for an on-time payer with no rate rise and a 24-month term."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     data = observed(panel, as_of)
-    if int(data["defaulted"].sum()) < MIN_EVENTS or data[list(DRIVERS)].nunique().min() < 2:
-        return frame([], PROPOSALS_SCHEMA)
-    fit = _fit(data, list(DRIVERS))
+    try:
+        _no_window(data, as_of)
+        fit, dropped = fit_logit(data, "defaulted", list(DRIVERS), MIN_EVENTS)
+    except NotEstimable as e:
+        return frame([], PROPOSALS_SCHEMA, [Note("default model for the proposals", e.reason, e.kind)])
+    notes = [Note(f"default model: {c}", why, "dropped") for c, why in dropped.items()]
     apps = applications[applications["application_month"].map(month_no) > month_no(as_of) - 12]
     apps = apps[apps["application_month"].map(month_no) <= month_no(as_of)]
     latest = apps.sort_values(["application_month", "application_id"]).groupby("customer_id").tail(1)
     cand = cards.merge(latest[["customer_id", "credit_score", "debt_to_income"]], on="customer_id")
     if cand.empty:
-        return frame([], PROPOSALS_SCHEMA)
+        why = "no active card holder applied for credit in the last 12 months"
+        return frame([], PROPOSALS_SCHEMA, [*notes, Note("proposals", why)])
     x = pd.DataFrame(
         {
             "const": 1.0,
@@ -242,6 +271,8 @@ def limit_proposals(
         integrality=np.ones(n),
         bounds=Bounds(0, np.where(value > 0, 1, 0)),
     )
+    if not res.success:
+        notes.append(Note("proposals", f"the knapsack was not solved ({res.message}); nothing proposed"))
     chosen = np.round(res.x).astype(bool) if res.success else np.zeros(n, bool)
     order = np.lexsort((cand["customer_id"].to_numpy(), -value, ~chosen))
     rank = np.full(n, pd.NA, dtype=object)
@@ -265,4 +296,4 @@ def limit_proposals(
             f"LGD {LOSS_GIVEN_DEFAULT:.0%}, margin = card rate",
         }
     )
-    return frame(out.iloc[order].reset_index(drop=True), PROPOSALS_SCHEMA)
+    return frame(out.iloc[order].reset_index(drop=True), PROPOSALS_SCHEMA, notes)

@@ -7,13 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from bank_assets.analytics import DATE, frame
+from bank_assets.analytics.estimable import Note, NotEstimable, dropped_text, fit_logit
 from bank_assets.analytics.panel import FEATURES
 
 MIN_EVENTS = 10
-METHOD = "logit of churn at t+1 on features at t, all labelled months up to the partition; odds ratio = exp(coef)"
+METHOD = "logit of churn at t+1 on features at t, every month t before the partition; odds ratio = exp(coef)"
 SCHEMA = {
     "as_of_month": DATE,
     "driver": "string",
@@ -34,14 +34,16 @@ def usable_features(x: pd.DataFrame) -> list[str]:
 
 
 def churn_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    labelled = panel[panel["churned"].notna() & (panel["month"] <= as_of)]
-    events = int(labelled["churned"].sum())
-    if events < MIN_EVENTS:
-        return frame([], SCHEMA)
-    features = usable_features(labelled)
-    x = sm.add_constant(labelled[features].astype(float))
-    fit = sm.Logit(labelled["churned"].astype(float), x).fit(disp=0, maxiter=200)
+    # labels known by as_of: month t's churn needs t + 1 <= as_of (a range run holds later months)
+    labelled = panel[panel["churned"].notna() & (panel["month"] < as_of)]
+    try:
+        if labelled.empty:
+            raise NotEstimable("no customer-month with a known next month yet", "history")
+        fit, dropped = fit_logit(labelled, "churned", list(FEATURES), MIN_EVENTS)
+    except NotEstimable as e:
+        return frame([], SCHEMA, [Note("churn model", e.reason, e.kind)])
     ci = fit.conf_int()
+    method = f"{METHOD}; {dropped_text(dropped)}" if dropped else METHOD
     rows = [
         {
             "as_of_month": as_of,
@@ -52,12 +54,15 @@ def churn_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "p_value": float(fit.pvalues[f]),
             "significant": bool(fit.pvalues[f] < 0.05),
             "n_obs": len(labelled),
-            "n_events": events,
-            "method": METHOD,
+            "n_events": int(labelled["churned"].sum()),
+            "method": method,
         }
-        for f in features
+        for f in FEATURES
+        if f not in dropped
     ]
-    return frame(rows, SCHEMA)
+    # a segment the bank has no customer of yet is expected, not a warning
+    notes = [Note(f, why, "history" if f.startswith("segment_") else "dropped") for f, why in dropped.items()]
+    return frame(rows, SCHEMA, notes)
 
 
 CLOSURE_SCHEMA = {
@@ -89,13 +94,17 @@ def closure_reasons(events: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     closed = closed[pd.to_datetime(closed["event_month"]) <= pd.Timestamp(as_of)]
     closed = closed.drop_duplicates("customer_id")
     if closed.empty:
-        return frame([], CLOSURE_SCHEMA)
+        return frame([], CLOSURE_SCHEMA, [Note("closure reasons", f"no account closed by {as_of:%Y-%m}", "history")])
     table = pd.crosstab(closed["segment"], closed["closure_reason"])
     usable = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
     chi2, p = (np.nan, np.nan)
+    notes = []
     if usable.shape[0] > 1 and usable.shape[1] > 1:
         res = chi2_contingency(usable.to_numpy())
         chi2, p = float(res.statistic), float(res.pvalue)
+    else:
+        why = f"{usable.shape[0]} segment(s) x {usable.shape[1]} reason(s) with closures; the test needs 2 x 2"
+        notes.append(Note("chi-square test of reason x segment", why, "history"))
     rows = []
     for seg, counts in table.iterrows():
         n = int(counts.sum())
@@ -115,4 +124,4 @@ def closure_reasons(events: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
                     "method": CLOSURE_METHOD,
                 }
             )
-    return frame(rows, CLOSURE_SCHEMA)
+    return frame(rows, CLOSURE_SCHEMA, notes)

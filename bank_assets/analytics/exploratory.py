@@ -4,13 +4,13 @@ the bank's presence (scikit-learn k-means on standardised features, k picked by 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
+import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import StandardScaler
 
 from bank_assets.analytics import DATE, frame
+from bank_assets.analytics.estimable import Note
 from bank_assets.analytics.panel import month_start
 
 #: feature -> what it is (per district, the partition month's active customers)
@@ -64,16 +64,32 @@ def district_features(summary: pd.DataFrame, branches: pd.DataFrame, as_of: dt.d
 
 
 def geographic_clusters(summary: pd.DataFrame, branches: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    from sklearn.preprocessing import StandardScaler
+
     feats = district_features(summary, branches, as_of)
-    if len(feats) < max(K_RANGE) + 1:
-        return frame([], SCHEMA)
+    incomplete = feats[list(FEATURES)].isna().any(axis=1)
+    notes = [Note(f"district {d}", "a feature is missing; left out of the clustering") for d in feats.index[incomplete]]
+    feats = feats[~incomplete]
+    distinct = len(feats[list(FEATURES)].drop_duplicates())
+    if distinct < max(K_RANGE) + 1:
+        why = f"{distinct} distinct district profile(s); k-means with k up to {max(K_RANGE)} needs {max(K_RANGE) + 1}"
+        kind = "history" if feats.empty else "not_estimable"
+        return frame([], SCHEMA, [*notes, Note("district clusters", why, kind)])
     x = StandardScaler().fit_transform(feats[list(FEATURES)].to_numpy())
     best = None
     for k in K_RANGE:
-        labels = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit_predict(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fewer distinct clusters than k: judged below
+            labels = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit_predict(x)
+        if not 2 <= len(np.unique(labels)) <= len(x) - 1:
+            continue  # silhouette is undefined
         score = float(silhouette_score(x, labels))
         if best is None or score > best[0] + 1e-12:
             best = (score, k, labels)
+    if best is None:
+        return frame([], SCHEMA, [*notes, Note("district clusters", "no k in 2..5 gives 2 or more clusters")])
     score, k, labels = best
     spend = pd.Series(feats["mean_spend_pen"].to_numpy()).groupby(labels).mean()
     renumber = {old: new for new, old in enumerate(spend.sort_values(ascending=False).index, start=1)}
@@ -84,4 +100,4 @@ def geographic_clusters(summary: pd.DataFrame, branches: pd.DataFrame, as_of: dt
         silhouette=score,
         method=METHOD,
     )
-    return frame(out.sort_values(["cluster", "district"]).reset_index(drop=True), SCHEMA)
+    return frame(out.sort_values(["cluster", "district"]).reset_index(drop=True), SCHEMA, notes)

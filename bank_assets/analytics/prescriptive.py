@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bank_assets.analytics import DATE, cents_half_away, frame
+from bank_assets.analytics.estimable import Note
 from bank_assets.analytics.panel import month_start
 
 #: action -> (cost in PEN cents, share of would-be churners it keeps)
@@ -35,7 +36,7 @@ SCHEMA = {
 
 def retention_actions(scores: pd.DataFrame, summary: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     if scores.empty:
-        return frame([], SCHEMA)
+        return frame([], SCHEMA, [Note("retention actions", "no churn scores for the month", "history")])
     month = summary[summary["summary_month"].map(month_start) == as_of].set_index("customer_id")
     s = scores.join(month[["segment", "positive_balance_pen", "spend_pen"]], on="customer_id", how="inner")
     monthly = (

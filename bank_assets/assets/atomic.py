@@ -8,6 +8,10 @@ Every step writing the warehouse goes through :func:`atomic_step` (bronze, silve
 2. refuse to write when this run already failed and was rolled back in an earlier step (the
    in-process executor goes on with steps that do not depend on the failed one);
 3. on any exception, restore everything this run replaced, then re-raise with what was done.
+
+The unit is a run's bank data, landing .. gold: gold's step publishes it when every month of the
+run is built and tested (:func:`publish`). Analytics and reports run after it, as consumers: they
+write outside the journal and their failure fails their own step only.
 """
 
 from __future__ import annotations
@@ -119,6 +123,16 @@ def prepare(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> N
         what="journal settle",
     )
     refuse_if_rolled_back(con, context.run.run_id, step_name(context))
+
+
+def publish(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> int:
+    """The run's bank data (landing .. gold) is complete: drop its journal, so nothing that runs
+    after it (analytics, reports: consumers of gold) can roll it back. Returns the scopes published."""
+    n = retry_on_conflict(
+        lambda: journal.commit(con, context.run.run_id), log=context.log.warning, what="journal publish"
+    )
+    context.log.info(f"published this run's bank data: dropped the journal's copies of {n} replaced partitions")
+    return n
 
 
 def undo(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection, error: BaseException) -> int:

@@ -54,7 +54,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.errors import DagsterDbtError
 
-from bank_assets.assets.atomic import failure, prepare, step_name, undo
+from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
 from bank_assets.assets.common import (
     GOLD_POOL,
     OWNER,
@@ -382,6 +382,8 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
                 else e
             )
             raise failure(step_name(context), error, restored) from None
+    with warehouse.connect(log=context.log.warning) as con:
+        publish(context, con)  # the run's landing .. gold is whole: consumers cannot roll it back
     schemas = column_schemas(warehouse, context.selected_asset_keys)
     for asset_key, schema in schemas.items():
         context.add_asset_metadata({"dagster/column_schema": schema}, asset_key=asset_key)
