@@ -148,8 +148,9 @@ def gold_inputs(w: World, months: list[int]) -> dict[str, pd.DataFrame]:
     """Every gold table the analytics read (bank_assets.analytics.tables), recomputed from the
     landing tables, with the columns the analytics use."""
     s = summary(w, months)
-    districts = pd.concat([w.table("customers", m).to_pandas() for m in months]).drop_duplicates("customer_id", keep="last")
-    s["district"] = s["customer_id"].map(districts.set_index("customer_id")["district"])
+    customers = pd.concat([w.table("customers", m).to_pandas() for m in months])
+    district = customers.drop_duplicates("customer_id", keep="last").set_index("customer_id")["district"]
+    s["district"] = s["customer_id"].map(district)
     apps, pays, ind = credit(w, months)
     accounts = []
     for m in months:

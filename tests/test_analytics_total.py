@@ -160,8 +160,8 @@ def test_a_constant_treatment_makes_the_effect_not_estimable() -> None:
 
 def test_fit_logit_reports_non_convergence() -> None:
     # a tiny, nearly separated sample: Newton's method runs out of iterations or of finite numbers
-    d = pd.DataFrame({"y": [0.0] * 10 + [1.0] * 10, "x": list(range(10)) + [9.0] + list(range(11, 20))})
-    with pytest.raises(NotEstimable, match="separation|converge|non-finite"):
+    d = pd.DataFrame({"y": [0.0] * 10 + [1.0] * 10, "x": [*range(10), 9.0, *range(11, 20)]})
+    with pytest.raises(NotEstimable, match=r"separation|converge|non-finite"):
         fit_logit(d, "y", ["x"], min_events=1)
 
 
