@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing), install the project with its dev tools (--lakehouse: also the
+# Create .venv (if missing), install the project with its dev tools at the versions of
+# requirements/constraints.txt (--lakehouse: also the
 # lakehouse profile's packages, DuckDB extensions and Debian servers), and prepare the dbt
 # project (dbt parse writes dbt_models/target/manifest.json, which @dbt_assets reads at import).
 # Idempotent.
@@ -9,7 +10,12 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# uv installs (several times faster than pip); the versions are the ones CI tested:
+# requirements/constraints.txt (how to update it: docs/dependencies.md)
+UV_VERSION="0.13.9"
+if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
 EXTRAS="dev"
 if [ "${1:-}" = "--lakehouse" ]; then
   # the lakehouse profile: its Python packages, its DuckDB extensions (from PyPI wheels into
@@ -24,7 +30,7 @@ if [ "${1:-}" = "--lakehouse" ]; then
     echo "the lakehouse profile's local stack needs:$missing (Debian packages); install them to run it" >&2
   fi
 fi
-.venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+.venv/bin/uv pip install --quiet --python .venv/bin/python -c requirements/constraints.txt -e ".[$EXTRAS]"
 if [ "$EXTRAS" = "dev,lakehouse" ]; then
   .venv/bin/python -m bank_assets.lakehouse install-extensions
 fi

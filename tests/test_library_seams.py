@@ -119,3 +119,59 @@ def test_materializations_ask_the_overridable_partitioning_macro():
         f"{LAKE_SEAM}: duckdb__get_partitioned_by(relation, temporary) is gone from adapters.sql"
     )
     assert "set partitioned by" in adapters, f"{LAKE_SEAM}: no more ALTER TABLE ... SET PARTITIONED BY in adapters.sql"
+
+
+# ---- Dagster's SQLite event log (bank_assets/instance_storage.py) ------------------------------
+
+EVENT_LOG_SEAM = "dagster changed underneath bank_assets/instance_storage.py"
+
+
+def test_sqlite_event_log_still_builds_an_engine_per_write_in_the_methods_we_override():
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    connect = inspect.getsource(SqliteEventLogStorage._connect)
+    for piece in ("self._db_lock", "create_engine(", "self._initdb(engine)", "self._initialized_dbs", "dispose()"):
+        assert piece in connect, f"{EVENT_LOG_SEAM}: SqliteEventLogStorage._connect no longer has {piece!r}"
+    assert list(inspect.signature(SqliteEventLogStorage._connect).parameters) == ["self", "shard"], EVENT_LOG_SEAM
+    assert "create_engine(" in inspect.getsource(SqliteEventLogStorage.has_table), EVENT_LOG_SEAM
+    init = list(inspect.signature(SqliteEventLogStorage.__init__).parameters)
+    assert init == ["self", "base_dir", "inst_data"], f"{EVENT_LOG_SEAM}: __init__ takes {init}"
+    for name in ("run_connection", "index_connection", "conn_string_for_shard", "_initdb", "dispose", "upgrade"):
+        assert callable(getattr(SqliteEventLogStorage, name, None)), f"{EVENT_LOG_SEAM}: {name} is gone"
+
+
+def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_path, monkeypatch):
+    """A run with checks through an instance configured like dagster_home/dagster.yaml: every
+    event is stored and read back, the check results too, with one engine per shard."""
+    from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+
+    from bank_assets.instance_storage import PooledSqliteEventLogStorage
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: bank_assets.instance_storage\n  class: PooledSqliteEventLogStorage\n"
+        "telemetry:\n  enabled: false\n"
+    )
+
+    @asset
+    def numbers():
+        return 3
+
+    @asset_check(asset=numbers)
+    def positive():
+        return AssetCheckResult(passed=True)
+
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        results = [materialize([numbers, positive], instance=instance) for _ in range(3)]
+        assert all(r.success for r in results)
+        for r in results:
+            stored = [e.dagster_event.event_type_value for e in instance.all_logs(r.run_id) if e.is_dagster_event]
+            produced = [e.event_type_value for e in r.all_events]
+            for kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS", "STEP_OUTPUT"):
+                assert stored.count(kind) == produced.count(kind) > 0, kind
+        assert (tmp_path / "history" / "runs" / "index.db").exists()  # where the default storage keeps it
+        assert set(storage._engines) <= {"index", *(r.run_id for r in results)}
+        records = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
+        assert len(records) == 3 and all(rec.status.value == "SUCCEEDED" for rec in records)

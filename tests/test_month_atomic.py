@@ -18,10 +18,12 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, instance_for_test
 
+from bank_assets.analytics import diagnostic
 from bank_assets.layout import landing_file
 from bank_assets.recovery import sweep_dead_runs
-from bank_assets.run import run_steps, settle_journal
-from tests.pipeline import resources, run
+from bank_assets.resources import LandingZone
+from bank_assets.run import failed_steps, only_consumers_failed, run_steps, settle_journal
+from tests.pipeline import checksum, resources, run
 from tests.test_killed_run_recovers import environment, start_run, wait_for_step
 
 PUBLISHED = ("bronze", "silver", "intermediate", "gold")
@@ -106,6 +108,48 @@ def test_blocking_silver_check_restores_bronze(scratch, loaded):
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
     assert "key_unique" in failure and "rolled back" in failure
     assert table_checksums(path) == before
+
+
+def test_failing_consumer_keeps_the_months_bank_data_published(scratch, loaded, monkeypatch):
+    """Month 2 is re-run on a changed transactions file while one analytics table raises: that
+    table's step and check fail, and the bronze, silver and gold the run rebuilt stay published,
+    equal to what a run in which nothing fails publishes. The journal holds nothing."""
+    _, instance = loaded
+    path = scratch["warehouse"].resolved_path
+    # a new resource: model_copy(update=...) would not reach the config Dagster initializes it from
+    files_mode = {**scratch, "landing": LandingZone(root=scratch["landing"].root, mode="files")}
+    transactions = landing_file(Path(scratch["landing"].resolved_root), "transactions", "2024-02")
+    transactions.write_bytes(b"".join(transactions.read_bytes().splitlines(keepends=True)[:-30]))
+    before = checksum(files_mode, "silver", "transactions", "2024-02")
+
+    def planted_failure(*args, **kwargs):
+        raise RuntimeError("planted failure of a consumer")
+
+    monkeypatch.setattr(diagnostic, "churn_drivers", planted_failure)
+    results = []
+    assert not run_steps(["2024-02"], instance, files_mode, on_result=lambda step, r, s: results.append(r))
+    (result,) = results
+    assert failed_steps(result) == ["analytics__churn_drivers"] and only_consumers_failed(result)
+    failing = AssetKey(["analytics", "churn_drivers"])
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.asset_key == failing]
+    assert not check.passed and check.partition == "2024-02-01" and "planted failure" in str(check.metadata)
+    built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
+    assert {"gold", "analytics", "reports"} <= built  # the other consumers ran
+    published = {
+        "bronze": checksum(files_mode, "bronze", "transactions", "2024-02"),
+        "silver": checksum(files_mode, "silver", "transactions", "2024-02"),
+        "gold": {t: v for t, v in table_checksums(path).items() if t.startswith("gold.")},
+    }
+    assert published["silver"] != before  # the changed file's month is what is published
+    assert journal_rows(path) == 0
+
+    monkeypatch.undo()
+    assert run_steps(["2024-02"], instance, files_mode)
+    assert {
+        "bronze": checksum(files_mode, "bronze", "transactions", "2024-02"),
+        "silver": checksum(files_mode, "silver", "transactions", "2024-02"),
+        "gold": {t: v for t, v in table_checksums(path).items() if t.startswith("gold.")},
+    } == published
 
 
 @pytest.mark.slow

@@ -1,0 +1,121 @@
+"""Dagster's SQLite event log, without building a database engine for every event it stores.
+
+Dagster 1.13's ``SqliteEventLogStorage._connect`` creates a SQLAlchemy engine (NullPool), a
+connection and a transaction for every write and disposes of the engine afterwards, and
+``has_table`` builds one more engine per asset-check event: about 4,000 engine cycles for one
+month of this graph, most of the bookkeeping time of a run. This subclass keeps one engine per
+shard (per process: a forked or spawned process builds its own) and remembers which tables the
+index shard has. Each write still runs in its own transaction on its own connection, under the
+same lock, so what is stored, and when it is visible to other processes, is unchanged.
+
+It overrides two private methods of the library (``_connect``, ``has_table``), as no public
+setting reaches them. ``tests/test_library_seams.py`` pins their signatures and the bodies this
+replaces, and fails loudly when Dagster changes them. Select it in ``dagster.yaml``::
+
+    event_log_storage:
+      module: bank_assets.instance_storage
+      class: PooledSqliteEventLogStorage
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool, QueuePool
+
+#: engines kept per storage; run shards beyond this are disposed oldest first
+MAX_ENGINES = 16
+
+
+def default_base_dir() -> str:
+    """Where Dagster's default instance keeps the event log: $DAGSTER_HOME/history/runs."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise ValueError("PooledSqliteEventLogStorage needs base_dir in its config or DAGSTER_HOME set")
+    return os.path.join(os.path.abspath(home), "history", "runs", "")
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` with one engine per shard and a cached table check."""
+
+    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+        self._engines: dict[str, Engine] = {}
+        self._engine_pid = os.getpid()
+        self._tables: set[str] = set()
+        super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        from dagster import Field, StringSource
+
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PooledSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        if self._engine_pid != os.getpid():  # a forked child must not share its parent's connections
+            self._engines, self._engine_pid = {}, os.getpid()
+        engine = self._engines.get(shard)
+        if engine is None:
+            engine = create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=QueuePool,
+                pool_size=1,
+                max_overflow=4,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            )
+            if len(self._engines) >= MAX_ENGINES:
+                oldest = next(k for k in self._engines if k != INDEX_SHARD_NAME)
+                self._engines.pop(oldest).dispose()
+            self._engines[shard] = engine
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables:
+            return True  # tables are added by migrations, never dropped while the process runs
+        engine = create_engine(
+            self.conn_string_for_shard(INDEX_SHARD_NAME),
+            poolclass=NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        try:
+            with engine.connect() as conn:
+                found = bool(engine.dialect.has_table(conn, table_name))
+        finally:
+            engine.dispose()
+        if found:
+            self._tables.add(table_name)
+        return found
+
+    def upgrade(self) -> None:
+        self.dispose()
+        self._tables.clear()
+        super().upgrade()
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+        super().dispose()
