@@ -5,8 +5,12 @@ connection and a transaction for every write and disposes of the engine afterwar
 ``has_table`` builds one more engine per asset-check event: about 4,000 engine cycles for one
 month of this graph, most of the bookkeeping time of a run. This subclass keeps one engine per
 shard (per process: a forked or spawned process builds its own) and remembers which tables the
-index shard has. Each write still runs in its own transaction on its own connection, under the
-same lock, so what is stored, and when it is visible to other processes, is unchanged.
+index shard has. Each write still runs in its own transaction, under the same lock, so what is
+stored, and when it is visible to other processes, is unchanged.
+
+Its connections also set ``PRAGMA synchronous=NORMAL``: the shards are in WAL mode (Dagster sets
+it), where NORMAL stays consistent after a crash and skips an fsync per commit; a power cut may
+lose the last few events, not corrupt the file (https://www.sqlite.org/pragma.html#pragma_synchronous).
 
 It overrides two private methods of the library (``_connect``, ``has_table``), as no public
 setting reaches them. ``tests/test_library_seams.py`` pins their signatures and the bodies this
@@ -28,6 +32,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -35,12 +40,10 @@ from sqlalchemy.pool import NullPool, QueuePool
 MAX_ENGINES = 16
 
 
-def default_base_dir() -> str:
-    """Where Dagster's default instance keeps the event log: $DAGSTER_HOME/history/runs."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        raise ValueError("PooledSqliteEventLogStorage needs base_dir in its config or DAGSTER_HOME set")
-    return os.path.join(os.path.abspath(home), "history", "runs", "")
+def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -50,7 +53,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: dict[str, Engine] = {}
         self._engine_pid = os.getpid()
         self._tables: set[str] = set()
-        super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
+        self._inst_data = inst_data
+        self._opened = False
+        if base_dir is not None:
+            self._open(base_dir)
+
+    def _open(self, base_dir: str) -> None:
+        super().__init__(base_dir, inst_data=self._inst_data)
+        self._opened = True
+
+    def register_instance(self, instance: Any) -> None:
+        """Without a configured base_dir, the event log lives where Dagster's default puts it, in
+        the instance's own folder: <instance root>/history/runs (known only once the instance is)."""
+        if not self._opened:
+            self._open(os.path.join(instance.root_directory, "history", "runs", ""))
+        super().register_instance(instance)
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -76,6 +93,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 max_overflow=4,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
+            event.listen(engine, "connect", _synchronous_normal)
             if len(self._engines) >= MAX_ENGINES:
                 oldest = next(k for k in self._engines if k != INDEX_SHARD_NAME)
                 self._engines.pop(oldest).dispose()
@@ -118,4 +136,5 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
-        super().dispose()
+        if self._opened:
+            super().dispose()

@@ -17,6 +17,10 @@ medians (also as JSON, in benchmarks/results/):
               reported as skipped with the reason (a full-scale run refuses to start);
 * cli:        the fixed cost of `python -m bank_assets.run --start <month>` at `small` scale,
               process start to exit;
+* bookkeeping: the cost of a month that is not data work (benchmarks/bookkeeping.py): a `small`
+              month in a warm process and from a new one, Dagster events stored per month, the
+              time of one event write (Dagster's default SQLite event log and the project's, side
+              by side), beside a fixed machine-speed check;
 * monthly:    monthly operation as the schedule does it: 12 `large` months (--monthly-months),
               each its own `python -m bank_assets.run --start M --end M` process on the same
               warehouse and DAGSTER_HOME (landing files generated up front, not timed): seconds
@@ -53,9 +57,12 @@ import psutil
 from bank_assets.synthetic import GeneratorConfig, Scale, generate
 from bank_assets.synthetic.months import month_label, month_range, parse_month
 from benchmarks import postgres
+from benchmarks.bookkeeping import TARGETS as BOOKKEEPING_TARGETS
+from benchmarks.bookkeeping import bench_bookkeeping
+from benchmarks.bookkeeping import table_rows as bookkeeping_rows
 from benchmarks.proc import run_tree
 
-SECTIONS = ("generator", "month", "cli", "monthly")
+SECTIONS = ("generator", "month", "cli", "monthly", "bookkeeping")
 TARGETS = {
     "generator_rows_per_s": (">=", 500_000),
     "month_ratio_vs_duckdb": ("<=", 1.5),
@@ -63,6 +70,7 @@ TARGETS = {
     "cli_warm_s": ("<=", 10.0),
     "monthly_last_over_first_per_txn": ("<=", 1.1),
     "monthly_peak_rss_gb": ("<=", 1.5),
+    **BOOKKEEPING_TARGETS,
 }
 # targets of earlier versions of this harness, so `--report` re-prints their saved runs
 LEGACY_TARGETS = {
@@ -596,6 +604,9 @@ def table(results: dict[str, Any]) -> str:
                 check("generator_rows_per_s", g["generator_rows_per_s"]),
             )
         )
+    b = results.get("bookkeeping")
+    if b:
+        rows += bookkeeping_rows(b, check)
     m = results.get("month")
     if m:
         rows += _month_rows(m, check)
@@ -774,6 +785,9 @@ def main(argv: list[str] | None = None) -> int:
             results["cli"] = bench_cli(small, args.month, repeats, root / "cli")
         if "monthly" in args.sections:
             results["monthly"] = bench_monthly(large, monthly, root / "monthly")
+        if "bookkeeping" in args.sections:
+            (root / "bookkeeping").mkdir()
+            results["bookkeeping"] = bench_bookkeeping(small, 2 if args.smoke else 6, root / "bookkeeping")
     text = print_results(results)
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"bench-{'smoke-' if args.smoke else ''}{results['machine']['commit']}.json"

@@ -136,6 +136,13 @@ def test_sqlite_event_log_still_builds_an_engine_per_write_in_the_methods_we_ove
     assert "create_engine(" in inspect.getsource(SqliteEventLogStorage.has_table), EVENT_LOG_SEAM
     init = list(inspect.signature(SqliteEventLogStorage.__init__).parameters)
     assert init == ["self", "base_dir", "inst_data"], f"{EVENT_LOG_SEAM}: __init__ takes {init}"
+    # our storage learns its folder from the instance: registration must follow the local artifact storage
+    from dagster import DagsterInstance
+
+    body = inspect.getsource(DagsterInstance.__init__)
+    assert body.index("self._local_artifact_storage =") < body.index("self._event_storage.register_instance(self)"), (
+        f"{EVENT_LOG_SEAM}: DagsterInstance registers the event log before it knows its root directory"
+    )
     for name in ("run_connection", "index_connection", "conn_string_for_shard", "_initdb", "dispose", "upgrade"):
         assert callable(getattr(SqliteEventLogStorage, name, None)), f"{EVENT_LOG_SEAM}: {name} is gone"
 
@@ -147,7 +154,7 @@ def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_p
 
     from bank_assets.instance_storage import PooledSqliteEventLogStorage
 
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # from_config(folder) must not depend on it
     (tmp_path / "dagster.yaml").write_text(
         "event_log_storage:\n  module: bank_assets.instance_storage\n  class: PooledSqliteEventLogStorage\n"
         "telemetry:\n  enabled: false\n"
@@ -161,7 +168,7 @@ def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_p
     def positive():
         return AssetCheckResult(passed=True)
 
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, PooledSqliteEventLogStorage)
         results = [materialize([numbers, positive], instance=instance) for _ in range(3)]

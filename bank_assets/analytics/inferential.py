@@ -7,8 +7,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, test_proportions_2indep
 
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.estimable import Note
@@ -38,6 +36,8 @@ def _welch(test: str, a_name: str, b_name: str, a: np.ndarray, b: np.ndarray, as
         return Note(what, f"groups of {len(a)} and {len(b)}; the test needs 2 in each", "history")
     if np.var(a) == 0 and np.var(b) == 0:
         return Note(what, "no variation in either group")
+    from scipy import stats  # statistics load in the step that uses them, not at import
+
     r = stats.ttest_ind(a, b, equal_var=False)
     ci = r.confidence_interval(0.95)
     if not np.isfinite([r.statistic, r.pvalue, ci.low, ci.high]).all():
@@ -62,6 +62,7 @@ def _wilson(test: str, group: str, k: int, n: int, as_of: dt.date, method: str) 
     """A one-group rate k / n with its Wilson 95 % interval (statsmodels)."""
     if n == 0:
         return Note(f"{test} {group}", "no observations", "history")
+    from statsmodels.stats.proportion import proportion_confint
     lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
     return {
         "as_of_month": as_of,
@@ -193,6 +194,7 @@ def _ratio(test: str, a: tuple[str, int, int], b: tuple[str, int, int], as_of: d
     if not (k1 and k0):
         why = f"{k1} of {n1} in {a_name} and {k0} of {n0} in {b_name}: a ratio needs events in both"
         return Note(f"{test} {a_name} vs {b_name}", why, "history" if not (n1 and n0) else "not_estimable")
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
     lo, hi = confint_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
     t = test_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
     return {
