@@ -79,7 +79,9 @@ SILVER_HISTORY = TimeWindowPartitionMapping(
 WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
 #: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
-BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+#: --no-write-json: dbt would rewrite manifest.json (1.9 MB) and run_results.json into the
+#: invocation's folder, which is deleted afterwards; dagster-dbt reads dbt's event stream instead.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-write-json"]
 
 # dbt lives beside this interpreter; make it findable when the virtualenv is not activated
 # (DbtProject.prepare_if_dev and run workers started by `dagster dev` look it up on PATH).
