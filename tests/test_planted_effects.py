@@ -135,7 +135,8 @@ def test_inferential_statistics_match_scipy_and_statsmodels(bank: dict) -> None:
     assert row.statistic == pytest.approx(ref.statistic) and row.p_value == pytest.approx(ref.pvalue)
     assert row.estimate == pytest.approx(a.mean() - b.mean())
     assert row.ci_low < row.estimate < row.ci_high
-    labelled = bank["panel"][bank["panel"]["churned"].notna() & (bank["panel"]["month"] <= month)]
+    # months t before the partition: t's churn is known at t + 1 <= the partition (never a later month)
+    labelled = bank["panel"][bank["panel"]["churned"].notna() & (bank["panel"]["month"] < month)]
     mass = labelled[labelled["segment"] == "MASS"]
     lo, hi = proportion_confint(int(mass["churned"].sum()), len(mass), method="wilson")
     churn = t[(t["test"] == "churn_rate") & (t["group_a"] == "MASS")].iloc[0]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.estimable import Note, NotEstimable
-from bank_assets.analytics.panel import add_months, month_start
+from bank_assets.analytics.panel import add_months, month_start, month_starts
 
 PRE_MONTHS = 3
 SCHEMA = {
@@ -71,7 +71,7 @@ def campaign_effects(summary: pd.DataFrame, touches: pd.DataFrame, as_of: dt.dat
     over its months observed so far, plus a placebo on the pre-period (a fake start one month
     early, over pre-period months only: it must find nothing)."""
     rows, notes = [], []
-    months = summary.assign(month=summary["summary_month"].map(month_start))
+    months = summary.assign(month=month_starts(summary["summary_month"]))
     for campaign_id, t in touches.groupby("campaign_id", sort=True):
         start = month_start(t["start_date"].iloc[0])
         end = month_start(t["end_date"].iloc[0])

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.estimable import Note
-from bank_assets.analytics.panel import month_start
+from bank_assets.analytics.panel import month_starts
 
 #: feature -> what it is (per district, the partition month's active customers)
 FEATURES = {
@@ -42,7 +42,7 @@ METHOD = (
 
 
 def district_features(summary: pd.DataFrame, branches: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    month = summary[summary["summary_month"].map(month_start) == as_of]
+    month = summary[month_starts(summary["summary_month"]) == as_of]
     active = month[month["status"] == "ACTIVE"]
     g = active.groupby("district")
     out = pd.DataFrame(

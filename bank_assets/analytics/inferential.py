@@ -10,7 +10,7 @@ import pandas as pd
 
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.estimable import Note
-from bank_assets.analytics.panel import add_months, month_start
+from bank_assets.analytics.panel import add_months, month_starts
 
 SCHEMA = {
     "as_of_month": DATE,
@@ -63,6 +63,7 @@ def _wilson(test: str, group: str, k: int, n: int, as_of: dt.date, method: str) 
     if n == 0:
         return Note(f"{test} {group}", "no observations", "history")
     from statsmodels.stats.proportion import proportion_confint
+
     lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
     return {
         "as_of_month": as_of,
@@ -82,7 +83,7 @@ def _wilson(test: str, group: str, k: int, n: int, as_of: dt.date, method: str) 
 
 def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows: list[dict | Note] = []
-    month = summary[summary["summary_month"].map(month_start) == as_of]
+    month = summary[month_starts(summary["summary_month"]) == as_of]
     active = month[month["status"] == "ACTIVE"]
     for a, b in SEGMENT_PAIRS:
         rows.append(
@@ -112,9 +113,7 @@ def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.Dat
 
     # complaint rate of customers about to churn (not active two months later) vs the others
     p = panel[panel["month"] <= add_months(as_of, -2)].copy()
-    status = summary.assign(month=summary["summary_month"].map(month_start)).set_index(["customer_id", "month"])[
-        "status"
-    ]
+    status = summary.assign(month=month_starts(summary["summary_month"])).set_index(["customer_id", "month"])["status"]
     later = pd.MultiIndex.from_arrays([p["customer_id"], p["month"].map(lambda m: add_months(m, 2))])
     p["status_t2"] = status.reindex(later).to_numpy()
     p = p[p["status_t2"].notna()]
@@ -123,7 +122,7 @@ def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.Dat
     complained = "complained_now"
     if len(leaving) and len(staying):
         p[complained] = 0
-        c = summary.assign(month=summary["summary_month"].map(month_start)).set_index(["customer_id", "month"])
+        c = summary.assign(month=month_starts(summary["summary_month"])).set_index(["customer_id", "month"])
         now = pd.MultiIndex.from_arrays([p["customer_id"], p["month"]])
         p[complained] = (c["n_complaints"].reindex(now).fillna(0).to_numpy() > 0).astype(int)
         k1, n1 = int(p.loc[p["status_t2"] != "ACTIVE", complained].sum()), len(leaving)
@@ -142,7 +141,7 @@ def group_tests(summary: pd.DataFrame, panel: pd.DataFrame, interactions: pd.Dat
         rows.append(Note("complaint_rate_before_churn", why, "history"))
 
     # A/B of service channels: satisfaction of non-complaint contacts, chat vs phone
-    it = interactions[(interactions["interaction_month"].map(month_start) == as_of) & ~interactions["is_complaint"]]
+    it = interactions[(month_starts(interactions["interaction_month"]) == as_of) & ~interactions["is_complaint"]]
     it = it[it["satisfaction_score"].notna()]
     rows.append(
         _welch(
@@ -195,6 +194,7 @@ def _ratio(test: str, a: tuple[str, int, int], b: tuple[str, int, int], as_of: d
         why = f"{k1} of {n1} in {a_name} and {k0} of {n0} in {b_name}: a ratio needs events in both"
         return Note(f"{test} {a_name} vs {b_name}", why, "history" if not (n1 and n0) else "not_estimable")
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     lo, hi = confint_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
     t = test_proportions_2indep(k1, n1, k0, n0, compare="ratio", method="log")
     return {

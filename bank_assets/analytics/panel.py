@@ -26,6 +26,11 @@ def month_start(value: object) -> dt.date:
     return dt.date(ts.year, ts.month, 1)
 
 
+def month_starts(values: pd.Series) -> pd.Series:
+    """month_start of every value, computed once per distinct value (a column holds few months)."""
+    return values.map({v: month_start(v) for v in values.unique()})
+
+
 def add_months(month: dt.date, k: int) -> dt.date:
     n = month.year * 12 + month.month - 1 + k
     return dt.date(n // 12, n % 12 + 1, 1)
@@ -35,7 +40,7 @@ def churn_panel(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per customer active at month t, with FEATURES and `churned` (1 if not active at t + 1,
     NaN when t + 1 is not in the data yet). `summary` is gold.fct_customer_monthly_summary."""
     df = summary.copy()
-    df["month"] = df["summary_month"].map(month_start)
+    df["month"] = month_starts(df["summary_month"])
     df["month_no"] = df["month"].map(lambda m: m.year * 12 + m.month)
     df = df.sort_values(["customer_id", "month_no"])
     g = df.groupby("customer_id", sort=False)

@@ -13,7 +13,7 @@ import pandas as pd
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.diagnostic import usable_features
 from bank_assets.analytics.estimable import Note
-from bank_assets.analytics.panel import add_months, month_start
+from bank_assets.analytics.panel import add_months, month_starts
 
 SCORE_SCHEMA = {"as_of_month": DATE, "customer_id": "string", "churn_probability": "float64", "risk_decile": "int64"}
 EVAL_SCHEMA = {
@@ -124,7 +124,7 @@ def decile(values: pd.Series) -> np.ndarray:
 def volume_forecast(summary: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Transactions of the next FORECAST_HORIZON months with 95 % prediction intervals: ETS with
     additive error and damped additive trend, fitted on every month up to the partition."""
-    s = summary.assign(month=summary["summary_month"].map(month_start))
+    s = summary.assign(month=month_starts(summary["summary_month"]))
     series = s[s["month"] <= as_of].groupby("month")["n_transactions"].sum().sort_index().astype(float)
     if len(series) < MIN_FORECAST_MONTHS:
         why = f"{len(series)} month(s) of history; the forecast needs {MIN_FORECAST_MONTHS}"

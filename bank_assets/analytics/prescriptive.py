@@ -14,7 +14,7 @@ import pandas as pd
 
 from bank_assets.analytics import DATE, cents_half_away, frame
 from bank_assets.analytics.estimable import Note
-from bank_assets.analytics.panel import month_start
+from bank_assets.analytics.panel import month_starts
 
 #: action -> (cost in PEN cents, share of would-be churners it keeps)
 ACTIONS = {"CALL": (800, 0.20), "FEE_WAIVER_OFFER": (3_000, 0.35)}
@@ -37,7 +37,7 @@ SCHEMA = {
 def retention_actions(scores: pd.DataFrame, summary: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     if scores.empty:
         return frame([], SCHEMA, [Note("retention actions", "no churn scores for the month", "history")])
-    month = summary[summary["summary_month"].map(month_start) == as_of].set_index("customer_id")
+    month = summary[month_starts(summary["summary_month"]) == as_of].set_index("customer_id")
     s = scores.join(month[["segment", "positive_balance_pen", "spend_pen"]], on="customer_id", how="inner")
     monthly = (
         s["positive_balance_pen"].astype(float) * MARGIN_BALANCE_YEARLY / 12
