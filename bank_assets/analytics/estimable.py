@@ -112,7 +112,11 @@ def fit_logit(
         PerfectSeparationWarning,
     )
 
-    y = data[outcome].astype(float)
+    usable = data[[outcome, *columns]].astype(float).replace([np.inf, -np.inf], np.nan).dropna()
+    if len(usable) < len(data) and len(usable) == 0:
+        raise NotEstimable(f"every one of {len(data)} observations has a missing or infinite value")
+    data = usable  # rows with a missing value cannot enter the likelihood (complete cases)
+    y = data[outcome]
     require_events(y, min_events)
     kept, dropped = estimable_columns(data, columns)
     if not kept:

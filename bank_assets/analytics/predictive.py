@@ -13,7 +13,7 @@ import pandas as pd
 from bank_assets.analytics import DATE, frame
 from bank_assets.analytics.diagnostic import usable_features
 from bank_assets.analytics.estimable import Note
-from bank_assets.analytics.panel import add_months, month_starts
+from bank_assets.analytics.panel import FEATURES, add_months, month_starts
 
 SCORE_SCHEMA = {"as_of_month": DATE, "customer_id": "string", "churn_probability": "float64", "risk_decile": "int64"}
 EVAL_SCHEMA = {
@@ -56,7 +56,8 @@ def churn_model(panel: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.D
     labelled month to score the partition's month."""
     from sklearn.metrics import roc_auc_score
 
-    labelled = panel[panel["churned"].notna() & (panel["month"] < as_of)]
+    complete = panel.dropna(subset=[f for f in FEATURES if f in panel.columns])  # complete cases only
+    labelled = complete[complete["churned"].notna() & (complete["month"] < as_of)]
     months = sorted(labelled["month"].unique())
 
     def empty(reason: str, kind: str = "not_estimable") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -100,7 +101,7 @@ def churn_model(panel: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.D
         ],
         columns=list(EVAL_SCHEMA),
     )
-    now = panel[panel["month"] == as_of]
+    now = complete[complete["month"] == as_of]
     if now.empty:
         note = Note("churn scores", f"no active customer in {as_of:%Y-%m} to score")
         return frame([], SCORE_SCHEMA, [note]), frame(evaluation, EVAL_SCHEMA)
