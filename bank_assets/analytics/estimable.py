@@ -72,7 +72,7 @@ def estimable_columns(data: pd.DataFrame, columns: Sequence[str]) -> tuple[list[
     for c in columns:
         x = data[c].astype(float).to_numpy()
         if len(x) == 0 or np.nanmin(x) == np.nanmax(x):
-            dropped[c] = f"no variation (every value is {x[0]:g})" if len(x) else "no rows"
+            dropped[c] = f"no variation: every value is {x[0]:g}" if len(x) else "no rows"
             continue
         candidate = np.column_stack([design, x])
         if np.linalg.matrix_rank(candidate) < candidate.shape[1]:

@@ -494,11 +494,16 @@ def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
         True,
     )
     r = e.iloc[0]
-    adjusted = e.loc[e["adjustment"] == "adjusted", "adjusted_for"]
+    adjusted = e[e["adjustment"] == "adjusted"]
+    dropped = (
+        adjusted["method"].iloc[0].split("; ", 1)[1] if len(adjusted) and "; " in adjusted["method"].iloc[0] else ""
+    )
     note = (
         f"Default rate {r['default_rate_late']:.1%} after a late first instalment ({int(r['n_late']):,} loans) vs "
         f"{r['default_rate_on_time']:.1%} on time ({int(r['n_on_time']):,}). Adjusted for: "
-        f"{adjusted.iloc[0] if len(adjusted) else '-'}."
+        f"{adjusted['adjusted_for'].iloc[0] if len(adjusted) else '- (not estimable this month)'}"
+        + (f"; {dropped}" if dropped else "")
+        + "."
     )
     return [("timeliness", fig), ("timeliness_note", note)]
 
