@@ -112,7 +112,7 @@ def _by_month(
             "not_estimable": warns,
             "not_yet": [str(n) for n in notes if not n.warns],
         }
-        severity = "ERROR" if problems else "WARN"
+        severity = "WARN" if warns and not problems else "ERROR"  # a pass is reported at the nominal ERROR
         yield check_evaluation(key, WELL_FORMED, pk, not (problems or warns), severity, True, meta)
         if problems:
             raise Failure(description=consumer_failure(key, month, f"not well formed: {problems[:3]}"))
