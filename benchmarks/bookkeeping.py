@@ -52,17 +52,9 @@ def machine_speed_check() -> float:
 
 
 def _env(root: Path, scale: str) -> dict[str, str]:
-    home = root / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BANK_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "BANK_LANDING_DIR": str(root / "landing"),
-        "BANK_REPORTS_DIR": str(root / "reports"),
-        "BANK_SCALE": scale,
-    }
+    from benchmarks.harness import cli_env
+
+    return {**os.environ, **cli_env(root, scale)}
 
 
 def _cli(env: dict[str, str], start: str, end: str) -> tuple[float, list[dict[str, Any]]]:

@@ -405,7 +405,7 @@ def _check_stored(target: Any, counts: dict[str, int], what: str) -> None:
 # the CLI: one small month, process start to exit; monthly operation: one process per month
 
 
-def _cli_env(root: Path, scale: str, landing_mode: str = "generate") -> dict[str, str]:
+def cli_env(root: Path, scale: str, landing_mode: str = "generate") -> dict[str, str]:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -424,7 +424,7 @@ def _main_job(months: list[str]) -> list[str]:
 
 
 def bench_cli(scale: str, month: str, repeats: int, work: Path) -> dict[str, Any]:
-    env = _cli_env(work, scale)
+    env = cli_env(work, scale)
     cmd = _main_job([month])
 
     def once(i: int) -> float:
@@ -456,7 +456,7 @@ def bench_monthly(scale: str, months: list[str], work: Path) -> dict[str, Any]:
     """Months loaded one run at a time, as the monthly schedule does: each month its own
     `python -m bank_assets.run --start M --end M` process (the daemon launches each scheduled run
     in a new process) on the same warehouse and DAGSTER_HOME, landing files generated up front."""
-    env = _cli_env(work, scale, landing_mode="files")
+    env = cli_env(work, scale, landing_mode="files")
     landing = work / "landing"
     log(f"monthly: generating {months[0]}..{months[-1]} at scale {scale} (not timed)")
     generate(GeneratorConfig(seed=42, scale=Scale.named(scale)), [parse_month(m) for m in months], landing)
