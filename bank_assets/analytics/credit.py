@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bank_assets.analytics import DATE, cents_half_away, frame
-from bank_assets.analytics.estimable import Note, NotEstimable, dropped_text, fit_logit
+from bank_assets.analytics.estimable import Note, NotEstimable, fit_logit, with_dropped
 from bank_assets.analytics.panel import month_start
 
 OUTCOME_MONTHS = 9
@@ -133,10 +133,6 @@ def _no_window(data: pd.DataFrame, as_of: dt.date) -> None:
         raise NotEstimable(f"no loan's {OUTCOME_MONTHS}-month outcome window has closed by {as_of:%Y-%m}", "history")
 
 
-def _method(base: str, dropped: dict[str, str]) -> str:
-    return f"{base}; {dropped_text(dropped)}" if dropped else base
-
-
 def default_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Odds ratio of default per driver. Drivers with no variation or collinear with others are
     dropped (named in ``method`` and in the notes); no estimable fit gives no rows and a note."""
@@ -160,7 +156,7 @@ def default_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "significant": bool(fit.pvalues[d] < 0.05),
             "n_loans": len(data),
             "n_defaults": int(data["defaulted"].sum()),
-            "method": _method(DRIVERS_METHOD, dropped),
+            "method": with_dropped(DRIVERS_METHOD, dropped),
         }
         for d in kept
     ]
@@ -212,7 +208,7 @@ def timeliness_effect(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
                 "ci_high": float(np.exp(ci[1])),
                 "p_value": float(fit.pvalues[TREATMENT]),
                 "adjusted_for": ", ".join(used) or "nothing",
-                "method": _method(base, dropped),
+                "method": with_dropped(base, dropped),
             }
         )
     return frame(rows, EFFECT_SCHEMA, notes)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bank_assets.analytics import DATE, frame
-from bank_assets.analytics.estimable import Note, NotEstimable, dropped_text, fit_logit
+from bank_assets.analytics.estimable import Note, NotEstimable, fit_logit, with_dropped
 from bank_assets.analytics.panel import FEATURES
 
 MIN_EVENTS = 10
@@ -43,7 +43,6 @@ def churn_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     except NotEstimable as e:
         return frame([], SCHEMA, [Note("churn model", e.reason, e.kind)])
     ci = fit.conf_int()
-    method = f"{METHOD}; {dropped_text(dropped)}" if dropped else METHOD
     rows = [
         {
             "as_of_month": as_of,
@@ -55,7 +54,7 @@ def churn_drivers(panel: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "significant": bool(fit.pvalues[f] < 0.05),
             "n_obs": len(labelled),
             "n_events": int(labelled["churned"].sum()),
-            "method": method,
+            "method": with_dropped(METHOD, dropped),
         }
         for f in FEATURES
         if f not in dropped

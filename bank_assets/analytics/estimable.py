@@ -82,8 +82,9 @@ def estimable_columns(data: pd.DataFrame, columns: Sequence[str]) -> tuple[list[
     return kept, dropped
 
 
-def dropped_text(dropped: dict[str, str]) -> str:
-    return "; ".join(f"dropped {c} ({why})" for c, why in dropped.items())
+def with_dropped(method: str, dropped: dict[str, str]) -> str:
+    """A row's method text naming every covariate dropped before the fit, and why."""
+    return "; ".join([method, *(f"dropped {c} ({why})" for c, why in dropped.items())])
 
 
 def require_events(y: pd.Series, minimum: int, label: str = "events") -> None:
@@ -113,14 +114,14 @@ def fit_logit(
     )
 
     usable = data[[outcome, *columns]].astype(float).replace([np.inf, -np.inf], np.nan).dropna()
-    if len(usable) < len(data) and len(usable) == 0:
+    if usable.empty and not data.empty:
         raise NotEstimable(f"every one of {len(data)} observations has a missing or infinite value")
     data = usable  # rows with a missing value cannot enter the likelihood (complete cases)
     y = data[outcome]
     require_events(y, min_events)
     kept, dropped = estimable_columns(data, columns)
     if not kept:
-        raise NotEstimable("no covariate can be estimated: " + dropped_text(dropped))
+        raise NotEstimable(with_dropped("no covariate can be estimated", dropped))
     x = sm.add_constant(data[kept].astype(float), has_constant="add")
     with warnings.catch_warnings():
         for w in (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning):

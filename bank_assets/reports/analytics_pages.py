@@ -495,9 +495,8 @@ def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
     )
     r = e.iloc[0]
     adjusted = e[e["adjustment"] == "adjusted"]
-    dropped = (
-        adjusted["method"].iloc[0].split("; ", 1)[1] if len(adjusted) and "; " in adjusted["method"].iloc[0] else ""
-    )
+    method = adjusted["method"].iloc[0] if len(adjusted) else ""
+    dropped = "; ".join(part for part in method.split("; ") if part.startswith("dropped "))
     note = (
         f"Default rate {r['default_rate_late']:.1%} after a late first instalment ({int(r['n_late']):,} loans) vs "
         f"{r['default_rate_on_time']:.1%} on time ({int(r['n_on_time']):,}). Adjusted for: "
