@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -85,23 +85,36 @@ def run_steps(
     unresolved asset job, e.g. ``define_asset_job(name, selection)``), that job runs instead."""
     ok = True
     jobs = bound_definitions(resources, [job] if job is not None else [])
-    for step in steps_for(months, gold=gold):
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
-            result = jobs.resolve_job_def(job.name if job is not None else step.job_name).execute_in_process(
-                instance=instance,
-                partition_key=partition_key(step.partition),
-                run_config=config_for(run_config),
-                tags=process_tags(),
-                raise_on_error=False,
-            )
-        settle_journal(instance, resources)
-        if on_result:
-            on_result(step, result, time.perf_counter() - t0)
-        ok = ok and result.success
-        if not result.success and stop_on_failure and not only_consumers_failed(result):
-            return False  # the month's bank data was rolled back: later months would build on a gap
+    job_name = job.name if job is not None else None
+    with _held(resources):
+        for step in steps_for(months, gold=gold):
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
+                result = jobs.resolve_job_def(job_name or step.job_name).execute_in_process(
+                    instance=instance,
+                    partition_key=partition_key(step.partition),
+                    run_config=config_for(run_config),
+                    tags=process_tags(),
+                    raise_on_error=False,
+                )
+            settle_journal(instance, resources)
+            if on_result:
+                on_result(step, result, time.perf_counter() - t0)
+            ok = ok and result.success
+            if not result.success and stop_on_failure and not only_consumers_failed(result):
+                return False  # the month's bank data was rolled back: later months would build on a gap
     return ok
+
+
+@contextlib.contextmanager
+def _held(resources: Mapping[str, Any]) -> Iterator[None]:
+    """The warehouse held open across the runs of a range (each run holds it too: re-entrant)."""
+    warehouse = resources.get("warehouse")
+    if not isinstance(warehouse, Warehouse):
+        yield
+        return
+    with warehouse.process_config_and_initialize_cm():  # Warehouse.yield_for_execution holds it
+        yield
 
 
 #: asset groups that consume the bank data (landing .. gold) and never roll it back
@@ -131,7 +144,7 @@ def settle_journal(
     or died, so the warehouse holds no copies between runs (bank_assets.warehouse.journal)."""
     warehouse = resources.get("warehouse")
     if isinstance(warehouse, Warehouse):
-        with warehouse.process_config_and_initialize().connect() as con:
+        with warehouse.process_config_and_initialize_cm() as held, held.connect() as con:
             settle(con, instance, None, log)
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bank_assets.warehouse.connection import WarehouseLockedError, connect
+from bank_assets.warehouse.connection import WarehouseLockedError, connect, hold
 
 HOLD = """
 import duckdb, sys, time
@@ -46,3 +46,31 @@ def test_gives_up_with_a_clear_message(tmp_path):
         assert str(path) in str(err.value)
     finally:
         holder.kill()
+
+
+CAN_WRITE = """
+import duckdb, sys
+duckdb.connect(sys.argv[1]).execute("CREATE TABLE IF NOT EXISTS other (x INT)")
+"""
+
+
+def _another_process_can_write(path) -> bool:
+    return subprocess.run([sys.executable, "-c", CAN_WRITE, str(path)], capture_output=True).returncode == 0
+
+
+def test_a_held_warehouse_hands_out_cursors_of_one_open_database(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with hold(str(path)):
+        with hold(str(path)):  # re-entrant: a run inside the CLI's range
+            with connect(str(path)) as a:
+                a.execute("CREATE TABLE t AS SELECT 1 AS x")
+            with connect(str(path), read_only=True) as b, connect(str(path)) as c:
+                c.execute("BEGIN TRANSACTION")
+                c.execute("INSERT INTO t VALUES (2)")
+                assert b.execute("SELECT count(*) FROM t").fetchone() == (1,)  # own transaction each
+                c.execute("COMMIT")
+                assert b.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        assert not _another_process_can_write(path)  # still held by the outer hold
+    assert _another_process_can_write(path)  # the last exit closed the database
+    with connect(str(path), read_only=True) as d:
+        assert d.execute("SELECT count(*) FROM t").fetchone() == (2,)
