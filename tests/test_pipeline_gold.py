@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 from dagster import AssetKey, AssetSelection, instance_for_test, materialize
 
@@ -143,9 +144,15 @@ def test_gold_checks_are_recorded_on_their_month(gold):
             selection=AssetSelection.groups("gold"),
         )
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) >= 100 and {e.partition for e in evaluations} == {"2024-02-01"}
+    tests = [
+        n
+        for n in json.loads(Path(dbt_project.manifest_path).read_text())["nodes"].values()
+        if n["resource_type"] == "test"
+    ]
+    assert len(evaluations) == len(tests) and {e.partition for e in evaluations} == {"2024-02-01"}
     assert all(e.passed for e in evaluations)
     names = {e.check_name for e in evaluations}
+    assert {"dim_customer_rules", "fct_transactions_rules", "customer_360_rules"} <= names
     assert {"assert_anomaly_marts_agree", "assert_cashflow_reconciles_with_fct_transactions"} <= names
     assert {"assert_previous_month_loaded", "assert_loan_ids_are_new"} <= names
     # every dbt test is a check: none falls back to an observation
@@ -182,3 +189,33 @@ def test_dbt_unit_tests_pass(gold, tmp_path):
     n_unit = len(json.loads(Path(dbt_project.manifest_path).read_text())["unit_tests"])
     assert n_unit >= 4
     assert re.search(rf"PASS={n_unit}\b.*ERROR=0", out.stdout), out.stdout[-1500:]
+
+
+def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path):
+    """One dbt test per model covers its rules; when it fails, the check names each broken rule."""
+    broken = resources(tmp_path, defect_scale=0.0)
+    for suffix in ("", ".wal"):
+        source = Path(gold["warehouse"].resolved_path + suffix)
+        if source.exists():
+            shutil.copy(source, broken["warehouse"].resolved_path + suffix)
+    with duckdb.connect(broken["warehouse"].resolved_path) as con:
+        con.execute(
+            "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
+            "AND customer_id IN (SELECT customer_id FROM silver.customers "
+            "WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT 2)"
+        )
+    with instance_for_test() as instance:
+        result = materialize(
+            all_assets,
+            resources=broken,
+            instance=instance,
+            partition_key="2024-02-01",
+            selection=AssetSelection.groups("gold"),
+            raise_on_error=False,
+        )
+    assert not result.success
+    (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "dim_customer_rules"]
+    assert not check.passed and check.partition == "2024-02-01"
+    assert check.metadata["failing_rule_counts"].value == {"accepted_values(segment)": 2}
+    assert check.metadata["dagster_dbt/failed_row_count"].value == 2
+    assert "BOGUS" in check.metadata["failing_rules"].value

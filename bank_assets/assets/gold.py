@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -39,6 +39,7 @@ from dagster import (
     AssetKey,
     AutomationCondition,
     Failure,
+    MetadataValue,
     Output,
     PartitionMapping,
     TableColumn,
@@ -54,6 +55,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.errors import DagsterDbtError
 
+from bank_assets.assets import gold_rules
 from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
 from bank_assets.assets.common import (
     GOLD_POOL,
@@ -196,8 +198,13 @@ class BankDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
+        test = manifest["nodes"][unique_id]
+        description, metadata = spec.description, dict(spec.metadata or {})
+        if gold_rules.is_row_rules(test):
+            description = gold_rules.describe(test, spec.asset_key.path[-1])
+            metadata["rules"] = MetadataValue.json(gold_rules.declared_rules(test))
         return partitioned_check_spec(
-            spec.name, spec.asset_key, spec.description, spec.blocking, spec.additional_deps, spec.metadata
+            spec.name, spec.asset_key, description, spec.blocking, spec.additional_deps, metadata
         )
 
 
@@ -216,13 +223,18 @@ def plain_dbt_error(message: str) -> str:
 
 
 def month_events(
-    context: AssetExecutionContext, partition_key: str, events: Iterator[Any], built: dict[str, None]
+    context: AssetExecutionContext,
+    partition_key: str,
+    events: Iterator[Any],
+    built: dict[str, None],
+    explain: Callable[[str], dict[str, Any]] = lambda check_name: {},
 ) -> Iterator[Any]:
     """dagster-dbt's events for one month, re-addressed to that month's partition.
 
     Model outputs become that partition's materialization metadata (the outputs themselves are
     yielded once, at the end of the step, so Dagster records one materialization per month);
-    test results become check evaluations on the partition; anything else passes through.
+    test results become check evaluations on the partition, a failed one with what `explain`
+    says of it (the broken rules of a ``row_rules`` test); anything else passes through.
     """
     blocking = {s.key: s.blocking for s in context.assets_def.check_specs}
     for event in events:
@@ -236,7 +248,7 @@ def month_events(
                 asset_key=event.asset_key,
                 check_name=event.check_name,
                 passed=event.passed,
-                metadata=event.metadata,
+                metadata={**event.metadata, **({} if event.passed else explain(event.check_name))},
                 severity=event.severity,
                 description=event.description,
                 blocking=blocking.get(check_key, False),
@@ -334,6 +346,23 @@ def require_previous_month(context: AssetExecutionContext) -> None:
         )
 
 
+def rule_explainer(warehouse: Warehouse, target: Path) -> Callable[[str], dict[str, Any]]:
+    """For a failed check of this invocation: the broken rules, when it is a ``row_rules`` test."""
+    tests = {
+        n["name"]: n
+        for n in dbt_project_manifest()["nodes"].values()
+        if n["resource_type"] == "test" and gold_rules.is_row_rules(n)
+    }
+
+    def explain(check_name: str) -> dict[str, Any]:
+        if check_name not in tests:
+            return {}
+        with warehouse.connect() as con:
+            return gold_rules.failing_rules(con, target, tests[check_name])
+
+    return explain
+
+
 @cache
 def dbt_project_manifest() -> dict[str, Any]:
     return json.loads(Path(dbt_project.manifest_path).read_text())
@@ -374,7 +403,7 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
                 environ(env, unset=WINDOW_ENV),
             ):
                 invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
-                yield from month_events(context, pk, invocation.stream(), built)
+                yield from month_events(context, pk, invocation.stream(), built, rule_explainer(warehouse, target))
         except Exception as e:
             with warehouse.connect(log=context.log.warning) as con:
                 restored = undo(context, con, e)
