@@ -24,13 +24,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, MetadataValue
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, MetadataValue
 
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import defs, monthly_job
 from bank_assets.resources import LandingZone, Warehouse, report_resources
-from bank_assets.run import Step, parse_months, print_result, run_steps
+from bank_assets.run import Step, parse_months, print_result, run_steps, what_it_saw
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,16 @@ def _value(v: object) -> object:
     return v.value if isinstance(v, MetadataValue) else v
 
 
-def _seen(metadata: dict) -> str:
-    parts = []
-    for k, v in metadata.items():
+def _seen(evaluation: AssetCheckEvaluation) -> str:
+    """What the check saw: for a failure, which rules broke and their numbers first."""
+    parts = [] if evaluation.passed else [what_it_saw(evaluation)]
+    for k, v in evaluation.metadata.items():
         if k.startswith("dagster_dbt/") or k in ("dagster/uri", "dagster/relation_identifier"):
             continue
         v = _value(v)
         text = json.dumps(v, default=str, separators=(",", ":")) if isinstance(v, dict | list) else str(v)
         parts.append(f"{k}={text}")
-    return "; ".join(parts)[:300]
+    return "; ".join(parts)[:600]
 
 
 def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None:
@@ -72,7 +73,7 @@ def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None
                 partition=(e.partition or "-")[:7],
                 severity="WARN" if e.severity == AssetCheckSeverity.WARN else "ERROR",
                 passed=e.passed,
-                seen=_seen(dict(e.metadata)),
+                seen=_seen(e),
             )
         )
     failed = sorted(e.step_key.replace("__", ".") for e in result.get_step_failure_events())

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckSeverity,
     DagsterEventType,
     DagsterInstance,
@@ -182,13 +183,21 @@ def failure_lines(result: ExecuteInProcessResult) -> list[str]:
             lines.append(f"  step {event.step_key} failed: {text[:1500]}")
     for e in result.get_asset_check_evaluations():
         if not e.passed:
-            seen = ", ".join(
-                f"{k}={getattr(v, 'value', v)}" for k, v in e.metadata.items() if not k.startswith("dagster")
-            )
             verdict = "failed" if e.severity == AssetCheckSeverity.ERROR else "warned"
             name = f"{e.asset_key.to_user_string()}:{e.check_name}"
-            lines.append(f"  check {name} [{e.partition}] {verdict} ({seen[:300]})")
+            lines.append(f"  check {name} [{e.partition}] {verdict} ({what_it_saw(e)[:600]})")
     return lines
+
+
+def what_it_saw(evaluation: AssetCheckEvaluation) -> str:
+    """A check's finding in one line: its description (a silver contract check names its broken
+    rules there), the broken rules of a gold ``<model>_rules`` test, or its metadata."""
+    metadata = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+    if evaluation.description:
+        return evaluation.description
+    if "failing_rule_counts" in metadata:
+        return "broken rules: " + ", ".join(f"{k}={v}" for k, v in metadata["failing_rule_counts"].items())
+    return ", ".join(f"{k}={v}" for k, v in metadata.items() if not k.startswith("dagster"))
 
 
 def print_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:

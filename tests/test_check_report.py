@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from bank_assets import check_report
+from bank_assets.contracts import CONTRACTS
 
 
 def test_report_flags_a_failed_blocking_check(tmp_path, capsys):
@@ -25,18 +26,18 @@ def test_report_flags_a_failed_blocking_check(tmp_path, capsys):
     assert code == 1
     md = (out / "asset_checks.md").read_text()
     failed = [line for line in md.splitlines() if "**FAILED**" in line]
-    assert len(failed) == 1 and failed[0].startswith("| silver/accounts | key_unique | 2024-01 | ERROR |")
-    assert "duplicate_keys=" in failed[0]
+    assert len(failed) == 1 and failed[0].startswith("| silver/accounts | contract | 2024-01 | ERROR |")
+    assert "failed: key_unique. key_unique (rows=" in failed[0] and "duplicate_keys=" in failed[0]
     suite = ET.parse(out / "asset_checks.xml").getroot()
     cases = suite.findall("testcase")
-    assert int(suite.get("tests")) == len(cases) > 20 and int(suite.get("failures")) == 1
-    assert [c.get("name") for c in cases if c.find("failure") is not None] == ["key_unique[2024-01]"]
+    assert int(suite.get("tests")) == len(cases) == len(CONTRACTS) and int(suite.get("failures")) == 1
+    assert [c.get("name") for c in cases if c.find("failure") is not None] == ["contract[2024-01]"]
     # the checks of silver.accounts' children did not run: reported as skipped, with the reason
     skipped = {c.get("classname") + ":" + c.get("name"): c.find("skipped") for c in cases}
-    txn = skipped["silver/transactions:key_unique[2024-01]"]
+    txn = skipped["silver/transactions:contract[2024-01]"]
     # silver.accounts failed; steps after it in the run refuse to write (the run was rolled back)
     assert txn is not None and "upstream silver.accounts" in txn.get("message") and "failed" in txn.get("message")
-    assert "| silver/transactions | key_unique | 2024-01 | ERROR | skipped |" in md
+    assert "| silver/transactions | contract | 2024-01 | ERROR | skipped |" in md
     assert "FAILED" in capsys.readouterr().out
 
 

@@ -150,9 +150,13 @@ def test_blocking_check_keeps_bad_partition_invisible(dirty, instance):
     failed = [
         e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == AssetCheckSeverity.ERROR
     ]
-    assert {e.check_name for e in failed} == {"key_unique"}
-    assert failed[0].metadata["duplicate_keys"].value > 0
-    assert failed[0].partition == "2024-02-01" and failed[0].metadata["sample_duplicate_keys"].value
+    assert [(e.asset_key, e.check_name) for e in failed] == [(AssetKey(["silver", "accounts"]), "contract")]
+    check = failed[0].metadata
+    assert check["failed_rules"].value == "key_unique"  # the dirty month also warns on fk_customer_id
+    assert check["rule_counts"].value["key_unique"] == check["key_unique"].value["duplicate_keys"] > 0
+    assert check["rule_counts"].value["required_not_null"] == 0
+    assert failed[0].partition == "2024-02-01" and check["key_unique"].value["sample_duplicate_keys"]
+    assert failed[0].description.startswith("failed: key_unique; warned: fk_customer_id. key_unique (rows=")
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
     assert "silver.accounts 2024-02 was NOT published" in failure and "key_unique" in failure
     assert checksum(dirty, "silver", "accounts", "2024-02") == accounts_before
@@ -200,7 +204,8 @@ def test_a_range_run_records_each_month_on_its_partition(tmp_path, instance):
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     per_month = {m: {(e.asset_key, e.check_name) for e in evaluations if e.partition == m} for m in MONTHS_KEYS}
-    assert per_month["2024-01-01"] == per_month["2024-02-01"] and len(per_month["2024-01-01"]) >= 40
+    expected = {(AssetKey(["silver", t]), "contract") for t in CONTRACTS}
+    assert per_month["2024-01-01"] == per_month["2024-02-01"] == expected
     assert all(e.partition in MONTHS_KEYS for e in evaluations)
     mats = result.get_asset_materialization_events()
     txn = {e.partition: e.materialization.metadata for e in mats if e.asset_key == AssetKey(["silver", "transactions"])}
@@ -220,5 +225,7 @@ def test_all_checks_pass_on_clean_data(tmp_path, instance):
     result = run(res, "2024-01", instance)
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) >= 40 and all(e.passed for e in evaluations)
+    assert len(evaluations) == len(CONTRACTS) and all(e.passed for e in evaluations)
+    rules = evaluations[0].metadata["rule_counts"].value
+    assert {"key_unique", "required_not_null", "reconciles_with_bronze"} <= set(rules) and not any(rules.values())
     assert query(res, "SELECT count(*) FROM silver.transactions_rejects")[0][0] == 0

@@ -1,11 +1,12 @@
 """Silver assets: typed, standardized, deduplicated, quarantined; published only if audited.
 
 Write-audit-publish: the partition is built in connection-local staging tables, the contract's
-checks run against them, and only when every blocking check passes is it swapped into
-silver.<table> (one transaction). A failed blocking check fails the step, so downstream assets
-do not run and readers keep seeing the previous partition. In a run over several months the
-months are processed in order, each published on its own; every check result is recorded on the
-month it checked.
+rules are checked against them (one Dagster check a table, ``contract``, naming each rule with
+its count: bank_assets.warehouse.audit), and only when every blocking rule passes is it swapped
+into silver.<table> (one transaction). A failed blocking rule fails the step, so downstream
+assets do not run and readers keep seeing the previous partition. In a run over several months
+the months are processed in order, each published on its own; every check result is recorded on
+the month it checked.
 """
 
 import datetime as dt
@@ -45,7 +46,7 @@ from bank_assets.warehouse import audit, silver
 class SilverConfig(Config):
     """Run config for silver assets."""
 
-    deduplicate: bool = True  # False: keep re-sent rows, so the key_unique check blocks the month
+    deduplicate: bool = True  # False: keep re-sent rows, so the contract check's key_unique rule blocks the month
 
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -70,7 +71,7 @@ def daily_plot(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
 def build_silver_asset(contract: Contract) -> AssetsDefinition:
     name = contract.name
     asset_key = key("silver", name)
-    specs = audit.check_specs(contract)
+    spec = audit.check_spec(contract)
     extra = (
         [
             TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
@@ -97,7 +98,7 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
         kinds={"duckdb"},
         owners=[OWNER],
         pool=INGEST_POOL,
-        check_specs=[partitioned_check_spec(s.name, asset_key, s.description, s.blocking) for s in specs],
+        check_specs=[partitioned_check_spec(spec.name, asset_key, spec.description, spec.blocking)],
         description=f"silver.{name}: {contract.description} Typed by contract, deduplicated on "
         f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "
         f"silver.{name}_rejects with a reason code.",
@@ -114,8 +115,10 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
                 label = f"{month:%Y-%m}"
                 silver.stage(con, contract, month, deduplicate=config.deduplicate)
                 outcomes = audit.run_checks(con, contract, month)
-                for o in outcomes:
-                    yield check_evaluation(asset_key, o.name, pk, o.passed, o.severity, o.blocking, o.metadata)
+                o = audit.merged(outcomes)
+                yield check_evaluation(
+                    asset_key, o.name, pk, o.passed, o.severity, o.blocking, o.metadata, o.description
+                )
                 blocked = [o for o in outcomes if o.blocking and not o.passed]
                 if blocked:
                     raise Failure(

@@ -1,5 +1,8 @@
-"""Audit a staged silver partition. Each check is derived from the contract and costs one pass
-over the partition (never the whole table), so checks stay flat as months accumulate.
+"""Audit a staged silver partition against its contract: one Dagster check a table, ``contract``,
+covering every rule derived from the contract (key, required columns, reconciliation with
+bronze, accepted values, foreign keys, volume). Each rule costs one pass over the partition (never
+the whole table), so the audit stays flat as months accumulate; the check names each rule with its
+count of offending rows, and a failure or warning says which rules and what they saw.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ class CheckOutcome:
     blocking: bool
     severity: str
     metadata: dict[str, object] = field(default_factory=dict)
+    count: int = 0  # offending rows (or keys) the rule found
+    description: str | None = None
+
+
+#: the one Dagster check of a silver table
+CHECK_NAME = "contract"
 
 
 SAMPLE_SIZE = 5
@@ -56,8 +65,49 @@ def describe(metadata: dict[str, object]) -> str:
     return "(" + ", ".join(f"{k}={v}" for k, v in metadata.items()) + ")"
 
 
-def check_specs(contract: Contract) -> list[CheckSpecInfo]:
-    """The checks every silver partition of this contract must pass (one source: the contract)."""
+def check_spec(contract: Contract) -> CheckSpecInfo:
+    """The table's one check: every rule of `rule_specs`, blocking when a blocking rule fails."""
+    rules = "; ".join(
+        f"{r.name} ({'blocks publishing' if r.blocking else r.severity}): {r.description}" for r in rule_specs(contract)
+    )
+    return CheckSpecInfo(
+        CHECK_NAME,
+        f"The month's rows satisfy silver.{contract.name}'s contract. Rules: {rules}",
+        True,
+        "ERROR",
+    )
+
+
+def merged(rules: list[CheckOutcome]) -> CheckOutcome:
+    """One outcome for the table's check: failed (ERROR) when a blocking or ERROR rule failed,
+    warned when only WARN rules did; metadata names every rule with its count (``rule_counts``)
+    and carries each rule's numbers under its name."""
+    failed = [r for r in rules if not r.passed and (r.blocking or r.severity == "ERROR")]
+    warned = [r for r in rules if not r.passed and r not in failed]
+    verdicts = [
+        f"{word}: {', '.join(r.name for r in group)}"
+        for word, group in (("failed", failed), ("warned", warned))
+        if group
+    ]
+    details = "; ".join(f"{r.name} {describe(r.metadata)}" for r in failed + warned)
+    return CheckOutcome(
+        CHECK_NAME,
+        passed=not failed and not warned,
+        blocking=True,
+        severity="ERROR" if failed or not warned else "WARN",
+        metadata={
+            "rule_counts": {r.name: r.count for r in rules},
+            "failed_rules": ", ".join(r.name for r in failed) or "none",
+            "warned_rules": ", ".join(r.name for r in warned) or "none",
+            **{r.name: r.metadata for r in rules},
+        },
+        count=sum(r.count for r in failed + warned),
+        description=f"{'; '.join(verdicts)}. {details}" if verdicts else f"all {len(rules)} rules passed",
+    )
+
+
+def rule_specs(contract: Contract) -> list[CheckSpecInfo]:
+    """The rules every silver partition of this contract must pass (one source: the contract)."""
     key = ", ".join(contract.key)
     specs = [
         CheckSpecInfo("key_unique", f"Business key ({key}) is unique in the partition.", True, "ERROR"),
@@ -87,7 +137,7 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
     if any(c.accepted for c in contract.columns):
         cols = ", ".join(c.name for c in contract.columns if c.accepted)
         specs.append(
-            CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.", False, "ERROR")
+            CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.", True, "ERROR")
         )
     if contract.event_column:
         specs.append(
@@ -102,17 +152,17 @@ def check_specs(contract: Contract) -> list[CheckSpecInfo]:
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> list[CheckOutcome]:
-    """Evaluate every check of `check_specs(contract)` against the staging tables."""
+    """Evaluate every rule of `rule_specs(contract)` against the staging tables."""
     stage = stage_table(contract)
     rejects = rejects_stage_table(contract)
     params = month_params(month)
     one = lambda sql, p=None: con.execute(sql, p or {}).fetchone()  # noqa: E731
     out: list[CheckOutcome] = []
-    specs = {s.name: s for s in check_specs(contract)}
+    specs = {s.name: s for s in rule_specs(contract)}
 
-    def add(name: str, passed: bool, **meta: object) -> None:
+    def add(name: str, passed: bool, count: int, **meta: object) -> None:
         s = specs[name]
-        out.append(CheckOutcome(name, bool(passed), s.blocking, s.severity, meta))
+        out.append(CheckOutcome(name, bool(passed), s.blocking, s.severity, meta, int(count)))
 
     key = ", ".join(q(k) for k in contract.key)
     rows, distinct = one(f"SELECT count(*), count(DISTINCT ({key})) FROM {stage}")
@@ -124,6 +174,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
     add(
         "key_unique",
         rows == distinct,
+        rows - distinct,
         rows=rows,
         distinct_keys=distinct,
         duplicate_keys=rows - distinct,
@@ -133,7 +184,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
     nulls = ", ".join(f"count(*) FILTER (WHERE {q(c.name)} IS NULL)" for c in contract.required_columns)
     counts = one(f"SELECT {nulls} FROM {stage}")
     by_col = {c.name: int(n) for c, n in zip(contract.required_columns, counts, strict=True) if n}
-    add("required_not_null", not by_col, null_counts=by_col or "none", rows=rows)
+    add("required_not_null", not by_col, sum(by_col.values()), null_counts=by_col or "none", rows=rows)
 
     # row-level lineage: each bronze row is in silver, in rejects, or a duplicate of a silver key
     part = "b._partition_month = $month"
@@ -163,6 +214,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
     add(
         "reconciles_with_bronze",
         unaccounted == 0 and multi == 0 and orphans == 0,
+        abs(unaccounted) + multi + orphans,
         bronze_rows=bronze_rows,
         silver_rows=silver_rows,
         duplicates_removed=dups,
@@ -186,6 +238,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
         add(
             f"fk_{c.name}",
             inferred == 0,
+            inferred,
             parent=c.references,
             valid_parent=int(linked.get("VALID", 0)),
             quarantined_parent=int(linked.get("QUARANTINED", 0)),
@@ -201,7 +254,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
         )
         bad = one(f"SELECT {exprs} FROM {stage}")
         by_col = {c.name: int(n) for c, n in zip(accepted, bad, strict=True) if n}
-        add("accepted_values", not by_col, violations=by_col or "none")
+        add("accepted_values", not by_col, sum(by_col.values()), violations=by_col or "none")
 
     if contract.event_column:
         has_stats = one(
@@ -224,6 +277,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
             add(
                 "volume_vs_trailing",
                 abs(change) <= VOLUME_TOLERANCE,
+                0 if abs(change) <= VOLUME_TOLERANCE else abs(round(rows - mean)),
                 rows=rows,
                 trailing_mean=round(mean, 1),
                 change_pct=round(100 * change, 1),
@@ -233,6 +287,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
             add(
                 "volume_vs_trailing",
                 True,
+                0,
                 rows=rows,
                 trailing_mean=f"{len(trailing)} earlier months, mean {mean:.0f} rows: too little history to judge",
             )
