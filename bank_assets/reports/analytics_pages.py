@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty
+from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty, white_theme
 
 #: category -> (title, the question its page answers)
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -615,6 +615,11 @@ def _nav(month: dt.date, current: str) -> str:
 
 def build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     """category -> HTML page for `month` (tables may hold other months: they are cut to `month`)."""
+    with white_theme():
+        return _build(month, tables)
+
+
+def _build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     t = {name: of_month(df, name, month) for name, df in tables.items()}
     pages = {}
     for cat, (title, question) in CATEGORIES.items():
