@@ -12,6 +12,12 @@ Its connections also set ``PRAGMA synchronous=NORMAL``: the shards are in WAL mo
 it), where NORMAL stays consistent after a crash and skips an fsync per commit; a power cut may
 lose the last few events, not corrupt the file (https://www.sqlite.org/pragma.html#pragma_synchronous).
 
+Batches are written in one transaction per shard (``store_event_batch``; Dagster's default writes
+them one event, one transaction at a time). Dagster hands a storage batches only when the
+environment variable ``DAGSTER_EVENT_BATCH_SIZE`` is set: this storage sets it (unless it is set
+already) when its instance is created. Dagster then batches the ~200 "planned" events it stores
+when a run of this graph is created, and the per-partition materializations of a range run.
+
 It overrides two private methods of the library (``_connect``, ``has_table``), as no public
 setting reaches them. ``tests/test_library_seams.py`` pins their signatures and the bodies this
 replaces, and fails loudly when Dagster changes them. Select it in ``dagster.yaml``::
@@ -24,7 +30,8 @@ replaces, and fails loudly when Dagster changes them. Select it in ``dagster.yam
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +45,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 #: engines kept per storage; run shards beyond this are disposed oldest first
 MAX_ENGINES = 16
+#: DAGSTER_EVENT_BATCH_SIZE when unset: larger than the planned events of one run of this graph
+EVENT_BATCH_SIZE = "1000"
 
 
 def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
@@ -51,6 +60,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
         self._engines: dict[str, Engine] = {}
+        self._batch = threading.local()  # .conns: shard -> connection of the batch being written
         self._engine_pid = os.getpid()
         self._tables: set[str] = set()
         self._inst_data = inst_data
@@ -67,6 +77,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         the instance's own folder: <instance root>/history/runs (known only once the instance is)."""
         if not self._opened:
             self._open(os.path.join(instance.root_directory, "history", "runs", ""))
+        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         super().register_instance(instance)
 
     @classmethod
@@ -100,15 +111,49 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines[shard] = engine
         return engine
 
+    def _ready_engine(self, shard: str) -> Engine:
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine
+
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        batch: dict[str, Connection] | None = getattr(self._batch, "conns", None)
+        if batch is not None:  # inside store_event_batch, which holds the lock: its shard's transaction
+            if shard not in batch:
+                conn = self._ready_engine(shard).connect()
+                conn.begin()
+                batch[shard] = conn
+            yield batch[shard]
+            return
+        with self._db_lock, self._ready_engine(shard).connect() as conn, conn.begin():
+            yield conn
+
+    def store_event_batch(self, events: Sequence[Any]) -> None:
+        """Store the events in one transaction per shard they touch: all of them or none (Dagster
+        then retries them one by one)."""
+        if len(events) < 2:
+            for e in events:
+                self.store_event(e)
+            return
         with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            conns: dict[str, Connection] = {}
+            self._batch.conns = conns
+            try:
+                for e in events:
+                    self.store_event(e)
+                for conn in conns.values():
+                    conn.commit()
+            except BaseException:
+                for conn in conns.values():
+                    conn.rollback()
+                raise
+            finally:
+                self._batch.conns = None
+                for conn in conns.values():
+                    conn.close()
 
     def has_table(self, table_name: str) -> bool:
         if table_name in self._tables:

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from pathlib import Path
 
 import dagster_dbt
+import pytest
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.core import resource as resource_module
 
@@ -182,3 +184,72 @@ def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_p
         assert set(storage._engines) <= {"index", *(r.run_id for r in results)}
         records = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
         assert len(records) == 3 and all(rec.status.value == "SUCCEEDED" for rec in records)
+
+
+def test_batches_reach_the_storage_only_with_the_variable_and_share_an_open_transaction():
+    """store_event_batch keeps one transaction per shard open across store_event: Dagster's writes
+    inside must accept a connection already in a transaction, and batching is the variable's."""
+    from dagster._core.instance.methods.event_methods import EventMethods
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    assert "conn.in_transaction()" in inspect.getsource(SqlEventLogStorage.index_transaction), EVENT_LOG_SEAM
+    handle = inspect.getsource(EventMethods.handle_new_event)
+    assert "store_event_batch(events)" in handle and "_is_batch_writing_enabled" in handle, EVENT_LOG_SEAM
+    assert "DAGSTER_EVENT_BATCH_SIZE" in inspect.getsource(EventMethods._get_event_batch_size), EVENT_LOG_SEAM
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A range run's planned events arrive as one batch and are all stored; a batch that fails
+    midway leaves nothing of itself behind (Dagster then stores its events one by one)."""
+    from dagster import (
+        AssetCheckResult,
+        DagsterInstance,
+        MonthlyPartitionsDefinition,
+        asset,
+        asset_check,
+        materialize,
+    )
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    (tmp_path / "dagster.yaml").write_text(
+        "event_log_storage:\n  module: bank_assets.instance_storage\n  class: PooledSqliteEventLogStorage\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    months = MonthlyPartitionsDefinition(start_date="2024-01-01", end_date="2024-04-01")
+
+    @asset(partitions_def=months)
+    def monthly(context):
+        return len(context.partition_key)
+
+    @asset_check(asset=monthly)
+    def fine():
+        return AssetCheckResult(passed=True)
+
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "1000"  # set by the storage, for this process
+        storage = instance.event_log_storage
+        batches: list[int] = []
+        original = storage.store_event_batch
+
+        def counting(events):
+            batches.append(len(events))
+            return original(events)
+
+        monkeypatch.setattr(storage, "store_event_batch", counting)
+        result = materialize([monthly, fine], instance=instance, partition_key="2024-02-01")
+        assert result.success and batches and max(batches) >= 2
+        stored = [e.dagster_event.event_type_value for e in instance.all_logs(result.run_id) if e.is_dagster_event]
+        assert (
+            stored.count("ASSET_MATERIALIZATION_PLANNED") == 1 and stored.count("ASSET_CHECK_EVALUATION_PLANNED") == 1
+        )
+
+        events = instance.all_logs(result.run_id)
+        before = len(events)
+        broken = [events[0], "not an event"]
+        from dagster._check import CheckError
+
+        with pytest.raises(CheckError):
+            original(broken)
+        assert len(instance.all_logs(result.run_id)) == before  # the first event of the batch was rolled back
+        assert storage._batch.conns is None
