@@ -5,8 +5,12 @@ the same silver and gold row counts from the same files, or the timings compare 
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import postgres
 from benchmarks.harness import bench_month, table
+
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
 
 
 def test_project_reference_and_pandas_do_the_same_work(tmp_path):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from bank_assets import check_report
 from bank_assets.contracts import CONTRACTS
+
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
 
 
 def test_report_flags_a_failed_blocking_check(tmp_path, capsys):

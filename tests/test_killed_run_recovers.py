@@ -16,6 +16,8 @@ import duckdb
 import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventRecordsFilter
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = "2024-01"
 

@@ -23,6 +23,8 @@ import pytest
 from bank_assets.lakehouse import profile
 from bank_assets.lakehouse.stack import local_stack, unavailable_reason
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 

@@ -26,6 +26,8 @@ from bank_assets.run import failed_steps, only_consumers_failed, run_steps, sett
 from tests.pipeline import checksum, resources, run
 from tests.test_killed_run_recovers import environment, start_run, wait_for_step
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 PUBLISHED = ("bronze", "silver", "intermediate", "gold")
 
 

@@ -21,6 +21,8 @@ from .operate import (
     monthly_keys,
 )
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 FIRST, LAST = "2024-01", "2024-06"
 NON_GOLD_GROUPS = ("landing", "bronze", "silver")
 GOLD_GROUP = "gold"

@@ -20,6 +20,8 @@ from bank_assets.definitions import all_assets, defs
 from . import independent
 from .pipeline import query, resources, run_gold, run_months
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 MONTHS = ["2024-01", "2024-02"]
 
 

@@ -14,6 +14,8 @@ from bank_assets.layout import landing_file, manifest_file
 
 from .pipeline import checksum, query, resources, run
 
+pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
+
 MONTHS = ("2024-01", "2024-02")
 MONTHS_KEYS = ("2024-01-01", "2024-02-01")
 

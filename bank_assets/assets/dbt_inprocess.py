@@ -72,7 +72,7 @@ def parsed_manifest(runner_cls: Any) -> Any:
         for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE", "BANK_PROFILE", "BANK_LAKE_CATALOG")
     )
     if key not in _MANIFESTS:
-        result = runner_cls().invoke(["parse", "--quiet"])
+        result = runner_cls().invoke(["parse", "--quiet", "--no-write-json"])  # the manifest stays in memory
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
         _MANIFESTS[key] = result.result
