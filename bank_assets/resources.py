@@ -32,13 +32,17 @@ class Warehouse(ConfigurableResource):
 
     A run holds it open from its first step to its last (bank_assets.warehouse.connection.hold):
     each step's connections, the IO managers' and dbt's are then cursors of one open database,
-    instead of ~100 opens and checkpoints a month."""
+    instead of ~100 opens and checkpoints a month. Not with BANK_DBT_SUBPROCESS=1: dbt's own
+    process then needs the file's write lock."""
 
     path: str
     lock_timeout_s: float = 900.0
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[Warehouse]:
+        if os.environ.get("BANK_DBT_SUBPROCESS") == "1":
+            yield self  # dbt's own process must be able to open the file: nothing is held
+            return
         log = context.log.warning if context.log else None
         with hold(self.resolved_path, timeout_s=self.lock_timeout_s, log=log):
             yield self

@@ -221,3 +221,26 @@ def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path)
     assert check.metadata["failing_rule_counts"].value == {"accepted_values(segment)": 2}
     assert check.metadata["dagster_dbt/failed_row_count"].value == 2
     assert "BOGUS" in check.metadata["failing_rules"].value
+
+
+def test_gold_builds_with_dbt_as_a_subprocess(gold, tmp_path, monkeypatch):
+    """BANK_DBT_SUBPROCESS=1 (dagster-dbt's own way): dbt's process opens the warehouse itself, so
+    the run must not hold the file open (it would wait for our lock until BANK_WAREHOUSE_WAIT_S)."""
+    copy = resources(tmp_path, defect_scale=0.0)
+    for suffix in ("", ".wal"):
+        source = Path(gold["warehouse"].resolved_path + suffix)
+        if source.exists():
+            shutil.copy(source, copy["warehouse"].resolved_path + suffix)
+    monkeypatch.setenv("BANK_DBT_SUBPROCESS", "1")
+    monkeypatch.setenv("BANK_WAREHOUSE_WAIT_S", "20")
+    with instance_for_test() as instance:
+        result = materialize(
+            all_assets,
+            resources=copy,
+            instance=instance,
+            partition_key="2024-02-01",
+            selection=AssetSelection.groups("gold"),
+            raise_on_error=False,
+        )
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
