@@ -193,13 +193,19 @@ def test_dbt_unit_tests_pass(gold, tmp_path):
     assert re.search(rf"PASS={n_unit}\b.*ERROR=0", out.stdout), out.stdout[-1500:]
 
 
+def copy_of(built: dict, folder: Path) -> dict:
+    """Resources over a copy of the built warehouse (a test may change it without touching others)."""
+    copy = resources(folder, defect_scale=0.0)
+    for suffix in ("", ".wal"):
+        source = Path(built["warehouse"].resolved_path + suffix)
+        if source.exists():
+            shutil.copy(source, copy["warehouse"].resolved_path + suffix)
+    return copy
+
+
 def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path):
     """One dbt test per model covers its rules; when it fails, the check names each broken rule."""
-    broken = resources(tmp_path, defect_scale=0.0)
-    for suffix in ("", ".wal"):
-        source = Path(gold["warehouse"].resolved_path + suffix)
-        if source.exists():
-            shutil.copy(source, broken["warehouse"].resolved_path + suffix)
+    broken = copy_of(gold, tmp_path)
     with duckdb.connect(broken["warehouse"].resolved_path) as con:
         con.execute(
             "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
@@ -226,11 +232,7 @@ def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path)
 def test_gold_builds_with_dbt_as_a_subprocess(gold, tmp_path, monkeypatch):
     """BANK_DBT_SUBPROCESS=1 (dagster-dbt's own way): dbt's process opens the warehouse itself, so
     the run must not hold the file open (it would wait for our lock until BANK_WAREHOUSE_WAIT_S)."""
-    copy = resources(tmp_path, defect_scale=0.0)
-    for suffix in ("", ".wal"):
-        source = Path(gold["warehouse"].resolved_path + suffix)
-        if source.exists():
-            shutil.copy(source, copy["warehouse"].resolved_path + suffix)
+    copy = copy_of(gold, tmp_path)
     monkeypatch.setenv("BANK_DBT_SUBPROCESS", "1")
     monkeypatch.setenv("BANK_WAREHOUSE_WAIT_S", "20")
     with instance_for_test() as instance:
