@@ -203,6 +203,19 @@ def copy_of(built: dict, folder: Path) -> dict:
     return copy
 
 
+def gold_month(res: dict, partition_key: str):
+    """Every gold model for one month, on a fresh instance; the result, failed or not."""
+    with instance_for_test() as instance:
+        return materialize(
+            all_assets,
+            resources=res,
+            instance=instance,
+            partition_key=partition_key,
+            selection=AssetSelection.groups("gold"),
+            raise_on_error=False,
+        )
+
+
 def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path):
     """One dbt test per model covers its rules; when it fails, the check names each broken rule."""
     broken = copy_of(gold, tmp_path)
@@ -212,15 +225,7 @@ def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path)
             "AND customer_id IN (SELECT customer_id FROM silver.customers "
             "WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT 2)"
         )
-    with instance_for_test() as instance:
-        result = materialize(
-            all_assets,
-            resources=broken,
-            instance=instance,
-            partition_key="2024-02-01",
-            selection=AssetSelection.groups("gold"),
-            raise_on_error=False,
-        )
+    result = gold_month(broken, "2024-02-01")
     assert not result.success
     (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "dim_customer_rules"]
     assert not check.passed and check.partition == "2024-02-01"
@@ -235,14 +240,6 @@ def test_gold_builds_with_dbt_as_a_subprocess(gold, tmp_path, monkeypatch):
     copy = copy_of(gold, tmp_path)
     monkeypatch.setenv("BANK_DBT_SUBPROCESS", "1")
     monkeypatch.setenv("BANK_WAREHOUSE_WAIT_S", "20")
-    with instance_for_test() as instance:
-        result = materialize(
-            all_assets,
-            resources=copy,
-            instance=instance,
-            partition_key="2024-02-01",
-            selection=AssetSelection.groups("gold"),
-            raise_on_error=False,
-        )
+    result = gold_month(copy, "2024-02-01")
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
