@@ -24,14 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import (
-    AssetCheckEvaluation,
-    AssetCheckSeverity,
-    DagsterEvent,
-    DagsterInstance,
-    ExecuteInProcessResult,
-    MetadataValue,
-)
+from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, MetadataValue
 
 from bank_assets.assets.gold import dbt_resource
 from bank_assets.contracts import CONTRACTS
@@ -67,14 +60,6 @@ def _seen(evaluation: AssetCheckEvaluation) -> str:
     return "; ".join(parts)[:600]
 
 
-def failed_where(event: DagsterEvent) -> str:
-    """The table a failed step was writing (a layer's step writes several; its failure names the
-    table in its metadata), else the step."""
-    error = event.step_failure_data.user_failure_data
-    asset = error.metadata.get("asset") if error else None
-    return str(getattr(asset, "value", asset)) if asset else event.step_key.replace("__", ".")
-
-
 def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None:
     """Every check evaluated in the month's run, on the partition it recorded, and every check
     expected for the month that did not run, as skipped with the reason."""
@@ -91,7 +76,7 @@ def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None
                 seen=_seen(e),
             )
         )
-    failed = sorted(failed_where(e) for e in result.get_step_failure_events())
+    failed = sorted(e.step_key.replace("__", ".") for e in result.get_step_failure_events())
     graph = defs.resolve_asset_graph()
     groups = ("landing", "bronze", "silver", "gold") if step.job_name == monthly_job.name else ("silver",)
     for check_key in sorted(graph.asset_check_keys, key=str):
@@ -179,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     run_config = None
     if args.inject_duplicates:
-        run_config = {"ops": {"silver": {"config": {"keep_duplicates_in": [args.inject_duplicates]}}}}
+        run_config = {"ops": {f"silver__{args.inject_duplicates}": {"config": {"deduplicate": False}}}}
     rows: list[Row] = []
 
     def on_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:

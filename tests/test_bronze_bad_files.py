@@ -834,8 +834,8 @@ class RunCase:
     step: str  # the step that fails
     says: str  # the rule (or, for a missing file, the words) the failure message holds
     line: int | Callable[[bytes], int] | None = None  # a callable gets the unedited file
-    #: the bronze step loads the tables in name order: by the time this one fails, the run has
-    #: replaced partitions of the tables before it, and the journal must restore them
+    #: the in-process executor runs the bronze steps in name order: by the time this one fails, the
+    #: run has replaced partitions of the tables before it, and the journal must restore them
     restored: bool = False
 
 
@@ -844,7 +844,7 @@ RUN_CASES = [
         "loan-payments-truncated",
         _replace("loan_payments", lambda d: d.rstrip(b"\n")[:-2]),
         "loan_payments",
-        "bronze",
+        "bronze__loan_payments",
         "TRUNCATED",
         line=last_line,  # the truncated record is the file's last
         restored=True,
@@ -853,7 +853,7 @@ RUN_CASES = [
         "transactions-bad-row-after-the-first-block",
         _replace("transactions", _late_column_count),
         "transactions",
-        "bronze",
+        "bronze__transactions",
         "COLUMN_COUNT",
         restored=True,
     ),
@@ -861,7 +861,7 @@ RUN_CASES = [
         "customers-header-is-etc-passwd",
         _replace("customers", _header(PASSWD)),
         "customers",
-        "bronze",
+        "bronze__customers",
         "HEADER_MISSING",
         line=1,
         restored=True,
@@ -870,7 +870,7 @@ RUN_CASES = [
         "transactions-volume-collapse",
         _replace("transactions", lambda d: _first_rows(d, 100)),
         "transactions",
-        "bronze",
+        "bronze__transactions",
         "VOLUME_COLLAPSE",
         restored=True,
     ),
@@ -889,9 +889,8 @@ def test_run_with_a_bad_file_fails_and_publishes_nothing(world, instance, tmp_pa
     said = failure.message + "\n" + failure.causes
     assert path in said and case.says in said, said
     assert path in out.summary and case.says in out.summary, out.summary  # what `python -m bank_assets.run` prints
-    if case.step == "bronze":
+    if case.step.startswith("bronze__"):
         assert failure.metadata.get("file") == path and failure.metadata.get("rule") == case.says, failure.metadata
-        assert failure.metadata.get("asset") == f"bronze.{case.table}", failure.metadata
         if case.line is not None:
             good = landing_file(world.root / "landing", case.table, MONTH).read_bytes()
             line = case.line(good) if callable(case.line) else case.line
@@ -932,9 +931,7 @@ def test_run_with_rows_to_quarantine_succeeds_and_accounts_for_every_row(world, 
     b, s, dups, rejects, stats = month_accounting(path, "customers")
     landing = data_rows(landing_file(out.root / "landing", "customers", MONTH).read_bytes())
     assert (b, dups, rejects) == (landing, 1, 3) and b == stats == s + dups + rejects
-    (meta,) = [
-        m.metadata for m in out.result.asset_materializations_for_node("silver") if m.asset_key.path[-1] == "customers"
-    ]
+    (meta,) = [m.metadata for m in out.result.asset_materializations_for_node("silver__customers")]
     assert meta["rejects_by_reason"].value == {"NULL_REQUIRED": 1, "INVALID_DATE": 1, "NOT_ACCEPTED": 1}
     with duckdb.connect(str(path), read_only=True) as con:
         (statuses,) = con.execute(

@@ -93,7 +93,7 @@ def table_state(path: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("step_key", ["silver", "gold"])
+@pytest.mark.parametrize("step_key", ["silver__transactions", "gold"])
 def test_sigkill_in_a_warehouse_step_heals_on_the_next_command(tmp_path, step_key):
     env = environment(tmp_path / "killed")
     victim = start_run(env, tmp_path / "victim.log")

@@ -103,7 +103,7 @@ def test_blocking_silver_check_restores_bronze(scratch, loaded):
         "2024-02",
         instance,
         selection=AssetSelection.assets(AssetKey(["bronze", "accounts"]), AssetKey(["silver", "accounts"])),
-        run_config={"ops": {"silver": {"config": {"keep_duplicates_in": ["accounts"]}}}},
+        run_config={"ops": {"silver__accounts": {"config": {"deduplicate": False}}}},
     )
 
     assert not result.success

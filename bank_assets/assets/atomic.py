@@ -77,19 +77,15 @@ class StepJournal:
     con: duckdb.DuckDBPyConnection
     run_id: str
     step: str
-    asset: str | None = None  # the table the step is writing (a layer's step writes several)
 
     def save(self, scope: journal.Scope) -> None:
         journal.save(self.con, self.run_id, scope, self.step)
 
 
-def failure(step: str, error: BaseException, restored: int, asset: str | None = None) -> Failure:
-    """The step's error, plus what the rollback did (the table, and file, line and rule, kept as
-    metadata)."""
+def failure(step: str, error: BaseException, restored: int) -> Failure:
+    """The step's error, plus what the rollback did (file, line and rule kept as metadata)."""
     message = error.description if isinstance(error, Failure) and error.description else str(error)
     meta = dict(error.metadata) if isinstance(error, Failure) else {}
-    if asset:
-        meta["asset"] = asset
     if isinstance(error, LandingFileError):
         meta.update({"file": error.path, "line": error.line, "rule": error.rule})
     done = (
@@ -98,8 +94,7 @@ def failure(step: str, error: BaseException, restored: int, asset: str | None = 
         if restored
         else " Nothing was published."
     )
-    where = f"{step} ({asset})" if asset else step
-    return Failure(description=f"{where}: {message}{done}", metadata=meta)
+    return Failure(description=f"{step}: {message}{done}", metadata=meta)
 
 
 def step_name(context: AssetExecutionContext) -> str:
@@ -111,13 +106,12 @@ def atomic_step(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) 
     """Journal what the step replaces; on failure, restore everything the run replaced."""
     run_id, step = context.run.run_id, step_name(context)
     prepare(context, con)
-    step_journal = StepJournal(con, run_id, step)
     try:
-        yield step_journal
+        yield StepJournal(con, run_id, step)
     except BaseException as e:
         restored = undo(context, con, e)
         if isinstance(e, Exception):
-            raise failure(step, e, restored, step_journal.asset) from e
+            raise failure(step, e, restored) from e
         raise
 
 

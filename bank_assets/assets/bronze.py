@@ -1,16 +1,15 @@
-"""Bronze assets, one per contract, built in one step: each landing file loaded as-is."""
+"""Bronze assets, built by one factory from the contracts: each landing file loaded as-is."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
-    AssetSpec,
+    AssetsDefinition,
     Config,
     MaterializeResult,
     MetadataValue,
     TableColumn,
-    multi_asset,
+    asset,
 )
 
 from bank_assets.assets.atomic import atomic_step
@@ -47,14 +46,18 @@ class BronzeConfig(Config):
     allow_empty_or_collapsed_month: bool = False
 
 
-def bronze_spec(contract: Contract) -> AssetSpec:
+def build_bronze_asset(contract: Contract) -> AssetsDefinition:
     name = contract.name
-    return AssetSpec(
+
+    @asset(
         key=key("bronze", name),
         deps=[key("landing", name)],
+        partitions_def=monthly_partitions,
+        backfill_policy=INGEST_BACKFILL,
         group_name="bronze",
         kinds={"duckdb"},
         owners=[OWNER],
+        pool=INGEST_POOL,
         description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
         f"A re-run replaces the month's partition atomically.",
         metadata={
@@ -62,32 +65,12 @@ def bronze_spec(contract: Contract) -> AssetSpec:
             "dagster/table_name": f"bronze.{name}",
         },
     )
-
-
-#: one step loads every selected table (in name order), each month of the run in turn
-ORDER = sorted(CONTRACTS)
-
-
-@multi_asset(
-    name="bronze",
-    specs=[bronze_spec(CONTRACTS[t]) for t in ORDER],
-    can_subset=True,
-    partitions_def=monthly_partitions,
-    backfill_policy=INGEST_BACKFILL,
-    pool=INGEST_POOL,
-)
-def bronze_tables(
-    context: AssetExecutionContext, config: BronzeConfig, warehouse: Warehouse, landing: LandingZone
-) -> Iterator[MaterializeResult]:
-    """Each selected table's landing files, loaded as-is: one step for the layer (a step costs
-    Dagster ~60 ms of bookkeeping whatever it does), one table at a time, each month in turn."""
-    root = Path(landing.resolved_root)
-    ingested_at = run_started_at(context)
-    selected = [t for t in ORDER if key("bronze", t) in context.selected_asset_keys]
-    with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
-        for name in selected:
-            journal.asset = f"bronze.{name}"
-            contract = CONTRACTS[name]
+    def _bronze(
+        context: AssetExecutionContext, config: BronzeConfig, warehouse: Warehouse, landing: LandingZone
+    ) -> MaterializeResult:
+        root = Path(landing.resolved_root)
+        ingested_at = run_started_at(context)
+        with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
             for pk, month in months_of(context):
                 path = resolve_landing_file(root, name, f"{month:%Y-%m}")
                 if path is None:
@@ -114,12 +97,12 @@ def bronze_tables(
                         "source_file": MetadataValue.path(result.path),
                         "preview": sample,
                     },
-                    asset_key=key("bronze", name),
                     partition_key=pk,
                 )
                 context.log.info(f"bronze.{name} {month:%Y-%m}: {result.rows:,} rows from {result.path}")
-    for name in selected:
-        yield MaterializeResult(asset_key=key("bronze", name))
+        return MaterializeResult()
+
+    return _bronze
 
 
-bronze_assets = [bronze_tables]
+bronze_assets = [build_bronze_asset(c) for c in CONTRACTS.values()]

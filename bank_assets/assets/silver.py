@@ -10,19 +10,17 @@ the month it checked.
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 from dagster import (
     AssetExecutionContext,
-    AssetSpec,
+    AssetsDefinition,
     Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     TableColumn,
-    multi_asset,
+    asset,
 )
 
 from bank_assets.assets.atomic import atomic_step
@@ -48,9 +46,7 @@ from bank_assets.warehouse import audit, silver
 class SilverConfig(Config):
     """Run config for silver assets."""
 
-    #: tables whose re-sent rows are kept (not deduplicated), so their contract check's key_unique
-    #: rule blocks the month: a way to see a blocking check fail
-    keep_duplicates_in: list[str] = []  # noqa: RUF012 (pydantic copies field defaults)
+    deduplicate: bool = True  # False: keep re-sent rows, so the contract check's key_unique rule blocks the month
 
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -72,9 +68,11 @@ def daily_plot(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
     )
 
 
-def silver_extra_columns(contract: Contract) -> list[TableColumn]:
-    """Columns silver adds to the contract's: PEN amounts, parent statuses, pseudonyms."""
-    return (
+def build_silver_asset(contract: Contract) -> AssetsDefinition:
+    name = contract.name
+    asset_key = key("silver", name)
+    spec = audit.check_spec(contract)
+    extra = (
         [
             TableColumn(c, "DECIMAL(18,2)", description="Amount converted to PEN with fx_rates.")
             for c in silver.money_pen_columns(contract)
@@ -91,110 +89,76 @@ def silver_extra_columns(contract: Contract) -> list[TableColumn]:
         + [TableColumn(p.name, "VARCHAR", description=p.description) for p in contract.pseudonyms]
     )
 
-
-def silver_spec(contract: Contract) -> AssetSpec:
-    name = contract.name
-    return AssetSpec(
-        key=key("silver", name),
+    @asset(
+        key=asset_key,
         deps=[key("bronze", name), *[key("silver", p) for p in parents(contract)]],
+        partitions_def=monthly_partitions,
+        backfill_policy=INGEST_BACKFILL,
         group_name="silver",
         kinds={"duckdb"},
         owners=[OWNER],
+        pool=INGEST_POOL,
+        check_specs=[partitioned_check_spec(spec.name, asset_key, spec.description, spec.blocking)],
         description=f"silver.{name}: {contract.description} Typed by contract, deduplicated on "
         f"({', '.join(contract.key)}) keeping the last re-sent row; rejected rows in "
         f"silver.{name}_rejects with a reason code.",
         metadata={
-            "dagster/column_schema": column_schema(contract, silver_extra_columns(contract) + LINEAGE),
+            "dagster/column_schema": column_schema(contract, extra + LINEAGE),
             "dagster/table_name": f"silver.{name}",
             "business_key": ", ".join(contract.key),
             "pii_columns": ", ".join(contract.pii_columns) or "none",
         },
     )
+    def _silver(context: AssetExecutionContext, config: SilverConfig, warehouse: Warehouse):
+        with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
+            for pk, month in months_of(context):
+                label = f"{month:%Y-%m}"
+                silver.stage(con, contract, month, deduplicate=config.deduplicate)
+                outcomes = audit.run_checks(con, contract, month)
+                o = audit.merged(outcomes)
+                yield check_evaluation(
+                    asset_key, o.name, pk, o.passed, o.severity, o.blocking, o.metadata, o.description
+                )
+                blocked = [o for o in outcomes if o.blocking and not o.passed]
+                if blocked:
+                    raise Failure(
+                        description=f"silver.{name} {label} was NOT published: blocking check(s) failed: "
+                        + "; ".join(f"{o.name} {audit.describe(o.metadata)}" for o in blocked)
+                        + ".",
+                        metadata={"partition": label, "failed_checks": ", ".join(o.name for o in blocked)},
+                    )
+                counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
+                stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
+                silver.publish(con, contract, month, stats, save=journal.save)
+                params = {"m": month}
+                reasons = dict(
+                    con.execute(
+                        f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE _partition_month = $m "
+                        "GROUP BY 1 ORDER BY 1",
+                        params,
+                    ).fetchall()
+                )
+                plot = daily_plot(con, contract, month) if contract.event_column else None
+                context.add_asset_metadata(
+                    {
+                        "dagster/row_count": stats["silver_rows"],
+                        **stats,
+                        "rejects_by_reason": MetadataValue.json(reasons),
+                        "preview": preview(
+                            con, contract, f"SELECT * FROM silver.{name} WHERE _partition_month = $m", params
+                        ),
+                        **({"rows_per_day": plot} if plot else {}),
+                    },
+                    partition_key=pk,
+                )
+                context.log.info(
+                    f"silver.{name} {label}: {stats['silver_rows']:,} rows, {stats['rejects']:,} rejects, "
+                    f"{stats['duplicates_removed']:,} duplicates removed"
+                )
+        yield MaterializeResult()
+        yield from check_outputs(context)
+
+    return _silver
 
 
-def dependency_order() -> list[str]:
-    """Every table after the tables it references (their month must be published first), else by name."""
-    done: list[str] = []
-    while len(done) < len(CONTRACTS):
-        ready = [t for t in sorted(CONTRACTS) if t not in done and all(p in done for p in parents(CONTRACTS[t]))]
-        done.append(ready[0])
-    return done
-
-
-ORDER = dependency_order()
-
-
-@multi_asset(
-    name="silver",
-    specs=[silver_spec(CONTRACTS[t]) for t in ORDER],
-    check_specs=[
-        partitioned_check_spec(spec.name, key("silver", t), spec.description, spec.blocking)
-        for t in ORDER
-        for spec in [audit.check_spec(CONTRACTS[t])]
-    ],
-    can_subset=True,
-    partitions_def=monthly_partitions,
-    backfill_policy=INGEST_BACKFILL,
-    pool=INGEST_POOL,
-)
-def silver_tables(context: AssetExecutionContext, config: SilverConfig, warehouse: Warehouse) -> Iterator[Any]:
-    """Each selected table staged, audited and published, parents first, each month in turn: one
-    step for the layer (a step costs Dagster ~60 ms of bookkeeping whatever it does)."""
-    selected = [t for t in ORDER if key("silver", t) in context.selected_asset_keys]
-    with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
-        for name in selected:
-            journal.asset = f"silver.{name}"
-            yield from _silver_table(context, con, journal, CONTRACTS[name], name not in config.keep_duplicates_in)
-    for name in selected:
-        yield MaterializeResult(asset_key=key("silver", name))
-    yield from check_outputs(context)
-
-
-def _silver_table(
-    context: AssetExecutionContext, con: duckdb.DuckDBPyConnection, journal: Any, contract: Contract, dedup: bool
-) -> Iterator[Any]:
-    name, asset_key = contract.name, key("silver", contract.name)
-    for pk, month in months_of(context):
-        label = f"{month:%Y-%m}"
-        silver.stage(con, contract, month, deduplicate=dedup)
-        outcomes = audit.run_checks(con, contract, month)
-        c = audit.merged(outcomes)
-        yield check_evaluation(asset_key, c.name, pk, c.passed, c.severity, c.blocking, c.metadata, c.description)
-        blocked = [o for o in outcomes if o.blocking and not o.passed]
-        if blocked:
-            raise Failure(
-                description=f"silver.{name} {label} was NOT published: blocking check(s) failed: "
-                + "; ".join(f"{o.name} {audit.describe(o.metadata)}" for o in blocked)
-                + ".",
-                metadata={"partition": label, "failed_checks": ", ".join(o.name for o in blocked)},
-            )
-        counts = next(o.metadata for o in outcomes if o.name == "reconciles_with_bronze")
-        stats = {k: int(counts[k]) for k in ("bronze_rows", "silver_rows", "duplicates_removed", "rejects")}
-        silver.publish(con, contract, month, stats, save=journal.save)
-        params = {"m": month}
-        reasons = dict(
-            con.execute(
-                f"SELECT reason_code, count(*) FROM silver.{name}_rejects WHERE _partition_month = $m "
-                "GROUP BY 1 ORDER BY 1",
-                params,
-            ).fetchall()
-        )
-        plot = daily_plot(con, contract, month) if contract.event_column else None
-        context.add_asset_metadata(
-            {
-                "dagster/row_count": stats["silver_rows"],
-                **stats,
-                "rejects_by_reason": MetadataValue.json(reasons),
-                "preview": preview(con, contract, f"SELECT * FROM silver.{name} WHERE _partition_month = $m", params),
-                **({"rows_per_day": plot} if plot else {}),
-            },
-            asset_key=asset_key,
-            partition_key=pk,
-        )
-        context.log.info(
-            f"silver.{name} {label}: {stats['silver_rows']:,} rows, {stats['rejects']:,} rejects, "
-            f"{stats['duplicates_removed']:,} duplicates removed"
-        )
-
-
-silver_assets = [silver_tables]
+silver_assets = [build_silver_asset(c) for c in CONTRACTS.values()]

@@ -7,16 +7,11 @@ with
 
 versions as (
 
-    -- every version of the customers that have one opened in the window (the month's work, not
-    -- the whole history's)
     select
         *,
         lag(valid_to) over (partition by customer_id order by valid_from) as previous_valid_to,
         lag(valid_from) over (partition by customer_id order by valid_from) as previous_valid_from
     from {{ ref('dim_customer') }}
-    where customer_id in (
-        select customer_id from {{ ref('dim_customer') }} where {{ month_in_window('valid_from') }}
-    )
 
 ),
 
@@ -29,11 +24,7 @@ opened as (
 
 previous_month as (
 
-    -- the snapshots of the months before the window's months (what a version opened in the
-    -- window is compared with)
     select * from {{ ref('stg_silver__customers') }}
-    where snapshot_month >= cast(date_trunc('month', cast('{{ window_min() }}' as date)) - interval 1 month as date)
-      and snapshot_month < cast('{{ window_max() }}' as date)
 
 )
 
