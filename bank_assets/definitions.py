@@ -28,6 +28,7 @@ from bank_assets.assets.silver import silver_assets
 from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, build_monthly_schedule
 from bank_assets.lakehouse.profile import is_lakehouse
 from bank_assets.resources import default_resources
+from bank_assets.settings import env
 
 all_assets = [landing_files, *bronze_assets, *silver_assets, *gold_assets, *analytics_assets, *report_assets]
 
@@ -69,6 +70,7 @@ defs = Definitions(
             "gold_automation",
             target=automated_selection,
             default_status=DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=int(env("BANK_AUTOMATION_INTERVAL_S")),
             description="Builds gold for exactly the months whose silver changed, once, after silver, "
             "then the analytics and reports of those months after gold (see bank_assets.assets.gold.GOLD_AUTOMATION).",
         ),

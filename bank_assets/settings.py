@@ -19,6 +19,9 @@ DEFAULTS = {
     # DuckDB's memory cap for every warehouse connection (ours and dbt's); larger work spills to
     # disk. DuckDB's own default is 80 % of RAM, which let a 12-month backfill reach 2.5 GB RSS.
     "BANK_DUCKDB_MEMORY_LIMIT": "1GB",
+    # how often the gold_automation sensor evaluates (Dagster's default for automation sensors);
+    # the daemon tests set 5 so that "settled" is seen in seconds
+    "BANK_AUTOMATION_INTERVAL_S": "30",
 }
 
 

@@ -468,6 +468,7 @@ class DagsterHome:
             BANK_SCALE=self.scale,
             BANK_FIRST_MONTH=self.first_month,
             BANK_LAST_MONTH=self.last_month,
+            BANK_AUTOMATION_INTERVAL_S="5",  # wait_idle's "settled" needs two sensor ticks
             PATH=str(VENV_BIN) + os.pathsep + os.environ.get("PATH", ""),
             VIRTUAL_ENV=str(VENV_BIN.parent),
             PYTHONUNBUFFERED="1",
@@ -996,7 +997,7 @@ class DagsterServer(DagsterHome):
     def wait_idle(
         self,
         timeout_s: float = 1800,
-        quiet_s: float = 70,
+        quiet_s: float = 10,
         min_sensor_ticks: int = 2,
         poll_s: float = 3,
     ) -> IdleSummary:

@@ -45,6 +45,8 @@ from packaging import version
 #: dbt's global state (flags, adapters, event manager) is per process: one invocation at a time.
 _DBT_LOCK = threading.Lock()
 _MANIFESTS: dict[tuple[str, ...], Any] = {}
+#: info-level dbt events not passed to dagster-dbt: a node's START line and blank separators
+_NOT_FORWARDED = frozenset({"LogStartLine", "Formatting"})
 
 
 @contextmanager
@@ -103,10 +105,12 @@ class InProcessDbt:
             self._out.flush()
 
     def _on_event(self, msg: Any) -> None:
-        """Debug events never reach the CLI's info-level stdout; skip them here too."""
+        """Debug events never reach the CLI's info-level stdout; skip them here too, and the
+        per-node "START" lines (each node's result line follows it): every event forwarded costs
+        a JSON round trip and a flushed line in the step's compute log."""
         from dbt_common.events.functions import msg_to_json
 
-        if msg.info.level != "debug":
+        if msg.info.level != "debug" and msg.info.name not in _NOT_FORWARDED:
             self._emit(msg_to_json(msg))
 
     def _run(self, env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from bank_assets.contracts import Contract
+from bank_assets.lakehouse.profile import table_exists
 from bank_assets.warehouse.silver import (
     _bind,
     month_params,
@@ -257,10 +258,7 @@ FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row
         add("accepted_values", not by_col, sum(by_col.values()), violations=by_col or "none")
 
     if contract.event_column:
-        has_stats = one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'silver' "
-            "AND table_name = '_partition_stats'"
-        )[0]
+        has_stats = table_exists(con, "silver._partition_stats")
         trailing = []
         if has_stats:
             trailing = [

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from bank_assets.contracts import Contract
-from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict
+from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict, table_exists
 from bank_assets.warehouse.connection import rollback_if_open
 from bank_assets.warehouse.journal import Scope, month_scope
 
@@ -264,11 +264,7 @@ def bronze_scope(contract: Contract, month: dt.date) -> Scope:
 
 def trailing_rows(con: duckdb.DuckDBPyConnection, table: str, month: dt.date) -> list[int]:
     """Bronze row counts of the table's latest months before `month` (from silver's stats)."""
-    has_stats = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'silver' AND table_name = '_partition_stats'"
-    ).fetchone()[0]
-    if not has_stats:
+    if not table_exists(con, "silver._partition_stats"):
         return []
     rows = con.execute(
         "SELECT bronze_rows FROM silver._partition_stats WHERE table_name = ? AND partition_month < ? "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from bank_assets.lakehouse.profile import is_lakehouse
+from bank_assets.lakehouse.profile import is_lakehouse, table_exists
 from bank_assets.warehouse.connection import rollback_if_open
 
 SCHEMA = "_journal"
@@ -68,16 +68,6 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -95,7 +85,7 @@ def save(con: duckdb.DuckDBPyConnection, run_id: str, scope: Scope, step: str) -
         0
     ]
     backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
-    existed = _table_exists(con, scope.table)
+    existed = table_exists(con, scope.table)
     if existed:
         con.execute(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {scope.table} WHERE {scope.predicate}")
     con.execute(
@@ -109,7 +99,7 @@ def save(con: duckdb.DuckDBPyConnection, run_id: str, scope: Scope, step: str) -
 
 def state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | None, str | None] | None:
     """(state, step, detail) of a run in the journal, or None if it saved nothing."""
-    if not _table_exists(con, f"{SCHEMA}.runs"):
+    if not table_exists(con, f"{SCHEMA}.runs"):
         return None
     row = con.execute(f"SELECT state, step, detail FROM {SCHEMA}.runs WHERE run_id = ?", [run_id]).fetchone()
     return (row[0], row[1], row[2]) if row else None
@@ -117,7 +107,7 @@ def state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | None,
 
 def pending_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Runs whose copies are still held (open, or finished but not yet settled)."""
-    if not _table_exists(con, f"{SCHEMA}.entries"):
+    if not table_exists(con, f"{SCHEMA}.entries"):
         return []
     return [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM {SCHEMA}.entries ORDER BY 1").fetchall()]
 
@@ -156,12 +146,12 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
         for table, predicate, id_column, existed, backup in entries:
             if not existed:
                 if is_lakehouse():  # other runs may write other months of it meanwhile: remove ours only
-                    if _table_exists(con, table):
+                    if table_exists(con, table):
                         con.execute(f"DELETE FROM {table} WHERE {predicate}")
                 else:
                     con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
                 continue
-            if not _table_exists(con, table):
+            if not table_exists(con, table):
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM {backup}")
             else:
                 extra = f' OR "{id_column}" IN (SELECT "{id_column}" FROM {backup})' if id_column else ""
@@ -190,7 +180,7 @@ def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
 
 def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
     """Drop 'rolled_back' markers of runs that are over (kept for runs still executing steps)."""
-    if _table_exists(con, f"{SCHEMA}.runs"):
+    if table_exists(con, f"{SCHEMA}.runs"):
         ids = [
             r[0]
             for r in con.execute(f"SELECT run_id FROM {SCHEMA}.runs WHERE state = 'rolled_back'").fetchall()
