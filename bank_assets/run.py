@@ -2,14 +2,20 @@
 
     python -m bank_assets.run --start 2024-01 --end 2025-12     (or --all)
 
-One run per month, oldest first, each of the whole graph (landing -> bronze -> silver -> gold ->
-analytics -> reports) for that month, as the ``monthly_close`` schedule runs it. A month's bank
-data (landing .. gold) publishes whole or not at all: when it fails, the command stops there; when
-only a consumer (analytics, reports) fails, it goes on to the next month and exits non-zero at
-the end, naming each failed consumer. Runs are recorded under the job's name
-in the Dagster instance of DAGSTER_HOME, so the UI shows them. Before the first run, runs left
-STARTED by a killed process are marked failed and their warehouse slot is freed.
-Months may be given as YYYY-MM or as Dagster partition keys (YYYY-MM-DD).
+The whole graph (landing -> bronze -> silver -> gold -> analytics -> reports), oldest month
+first, as the ``monthly_close`` schedule runs it, in runs of up to ``BANK_MONTHS_PER_RUN`` months
+(default 6; each asset walks the run's months in order and records every materialization and
+check on its month, as a UI backfill's single run does). A run's fixed costs (its plan, every
+step's start and end, about half of its stored events) are paid once per run, not per month.
+
+A run's bank data (landing .. gold) publishes whole or not at all. When a run of several months
+fails, everything it wrote is rolled back and its months run again one at a time, so the months
+before the failing one are published and the failure is named with its month; the command stops
+there. When only a consumer (analytics, reports) fails, it goes on and exits non-zero at the end,
+naming each failed consumer. Runs are recorded under the job's name in the Dagster instance of
+DAGSTER_HOME, so the UI shows them. Before the first run, runs left STARTED by a killed process
+are marked failed and their warehouse slot is freed. Months may be given as YYYY-MM or as Dagster
+partition keys (YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -48,15 +54,42 @@ from bank_assets.synthetic.months import month_label, month_range, parse_month
 
 @dataclass(frozen=True)
 class Step:
-    label: str  # the month, e.g. "2024-03"
-    partition: str  # "2024-03"
+    label: str  # the month, e.g. "2024-03", or the months of a run, "2024-01..2024-06"
+    partition: str  # the first month, "2024-03"
     job_name: str
+    last: str | None = None  # the last month of a run of several months
+
+    @property
+    def months(self) -> list[str]:
+        first, last = parse_month(self.partition), parse_month(self.last or self.partition)
+        return [month_label(m) for m in month_range(first, last)]
+
+    def run_tags(self) -> dict[str, str]:
+        """A run of several months: Dagster's partition-range tags (what a UI backfill's single run carries)."""
+        if not self.last:
+            return {}
+        return {
+            "dagster/asset_partition_range_start": partition_key(self.partition),
+            "dagster/asset_partition_range_end": partition_key(self.last),
+        }
 
 
-def steps_for(months: list[str], gold: bool = True) -> list[Step]:
-    """One run per month, oldest first: the month's checks and status live on its partition."""
+
+
+def steps_for(months: list[str], gold: bool = True, per_run: int = 1) -> list[Step]:
+    """Runs of up to `per_run` consecutive months, oldest first (each month's checks and status
+    live on its partition whatever the run)."""
     job = monthly_job.name if gold else ingest_job.name
-    return [Step(m, m, job) for m in months]
+    chunks = [months[i : i + max(per_run, 1)] for i in range(0, len(months), max(per_run, 1))]
+    return [Step(c[0], c[0], job) if len(c) == 1 else Step(f"{c[0]}..{c[-1]}", c[0], job, last=c[-1]) for c in chunks]
+
+
+def months_per_run() -> int:
+    """BANK_MONTHS_PER_RUN: longer runs amortize more, shorter ones report progress more often."""
+    value = env("BANK_MONTHS_PER_RUN")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"BANK_MONTHS_PER_RUN must be a whole number >= 1, not {value!r}")
+    return int(value)
 
 
 def bound_definitions(resources: Mapping[str, Any], extra_jobs: Sequence[Any] = ()) -> Definitions:
@@ -80,29 +113,50 @@ def run_steps(
     gold: bool = True,
     output: TextIO | None = None,
     job: Any = None,
+    per_run: int = 1,
+    on_start: Callable[[Step], None] | None = None,
 ) -> bool:
-    """Execute the main job month by month; returns True if every run succeeded. With `output`,
-    what the steps print (dbt's per-node lines) goes there instead of the console. With `job` (an
-    unresolved asset job, e.g. ``define_asset_job(name, selection)``), that job runs instead."""
+    """Execute the main job over `months`, oldest first, in runs of up to `per_run` months;
+    returns True if every run succeeded. A failed run of several months (rolled back whole) runs
+    again month by month. With `output`, what the steps print (dbt's per-node lines) goes there
+    instead of the console. With `job` (an unresolved asset job, e.g.
+    ``define_asset_job(name, selection)``), that job runs instead."""
     ok = True
     jobs = bound_definitions(resources, [job] if job is not None else [])
     job_name = job.name if job is not None else None
+
+    def execute(step: Step) -> ExecuteInProcessResult:
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
+            result = jobs.resolve_job_def(job_name or step.job_name).execute_in_process(
+                instance=instance,
+                partition_key=None if step.last else partition_key(step.partition),
+                run_config=config_for(run_config),
+                tags={**process_tags(), **step.run_tags()},
+                raise_on_error=False,
+            )
+        settle_journal(instance, resources)
+        if on_result:
+            on_result(step, result, time.perf_counter() - t0)
+        return result
+
     with _held(resources):
-        for step in steps_for(months, gold=gold):
-            t0 = time.perf_counter()
-            with contextlib.redirect_stdout(output) if output else contextlib.nullcontext():
-                result = jobs.resolve_job_def(job_name or step.job_name).execute_in_process(
-                    instance=instance,
-                    partition_key=partition_key(step.partition),
-                    run_config=config_for(run_config),
-                    tags=process_tags(),
-                    raise_on_error=False,
-                )
-            settle_journal(instance, resources)
-            if on_result:
-                on_result(step, result, time.perf_counter() - t0)
-            ok = ok and result.success
-            if not result.success and stop_on_failure and not only_consumers_failed(result):
+        for step in steps_for(months, gold=gold, per_run=per_run):
+            if on_start and step.last:
+                on_start(step)
+            result = execute(step)
+            if result.success or only_consumers_failed(result):
+                ok = ok and result.success
+                continue
+            if step.last:  # rolled back whole: its months again, one at a time, to publish those before the failure
+                for month in step.months:
+                    result = execute(Step(month, month, step.job_name))
+                    ok = ok and result.success
+                    if not result.success and not only_consumers_failed(result) and stop_on_failure:
+                        return False  # that month's bank data was rolled back: later months would build on a gap
+                continue
+            ok = False
+            if stop_on_failure:
                 return False  # the month's bank data was rolled back: later months would build on a gap
     return ok
 
@@ -205,8 +259,10 @@ def print_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> 
     failed = sum(1 for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR)
     warned = sum(1 for e in evaluations if not e.passed and e.severity != AssetCheckSeverity.ERROR)
     status = "ok" if result.success else "FAILED"
+    n = len(step.months)
+    per_month = f" ({seconds / n:.1f}s a month)" if n > 1 else ""
     print(
-        f"{step.label}  {step.job_name:<16} {status:<6} in {seconds:5.1f}s  "
+        f"{step.label}  {step.job_name:<16} {status:<6} in {seconds:5.1f}s{per_month}  "
         f"checks: {len(evaluations) - failed - warned} passed, {failed} failed, {warned} warned  "
         f"(run {result.run_id[:8]})",
         flush=True,
@@ -247,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         months = parse_months(args.start, args.end, args.all)
+        per_run = months_per_run()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -257,14 +314,21 @@ def main(argv: list[str] | None = None) -> int:
     log_path = step_log_path(instance)
     consumer_failures: list[str] = []
 
+    def started(step: Step) -> None:
+        print(f"{step.label}  {step.job_name:<16} running: one run of {len(step.months)} months ...", flush=True)
+
     def report(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
         print_result(step, result, seconds)
         if not result.success and only_consumers_failed(result):
             consumer_failures.extend(f"{step.label} {s}" for s in failed_steps(result))
             print(f"  {step.label}: bronze, silver and gold are published; only consumers failed, going on", flush=True)
+        elif not result.success and step.last:
+            print(f"  {step.label}: rolled back whole; running its months one at a time", flush=True)
 
     with log_path.open("w", encoding="utf-8") as output:
-        ok = run_steps(months, instance, defs.resources, on_result=report, output=output)
+        ok = run_steps(
+            months, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
+        )
     print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
     if consumer_failures:
         print("consumers that failed (their months' bank data is published; re-run them once fixed):")

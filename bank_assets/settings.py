@@ -22,6 +22,8 @@ DEFAULTS = {
     # how often the gold_automation sensor evaluates (Dagster's default for automation sensors);
     # the daemon tests set 5 so that "settled" is seen in seconds
     "BANK_AUTOMATION_INTERVAL_S": "30",
+    # months per run of `python -m bank_assets.run`: a run's fixed costs are paid once per run
+    "BANK_MONTHS_PER_RUN": "6",
 }
 
 

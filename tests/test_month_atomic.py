@@ -183,3 +183,36 @@ def test_killed_rerun_is_rolled_back_by_the_next_writer(loaded, tmp_path):
     assert any("restored" in line for line in lines), lines
     assert table_checksums(env["BANK_WAREHOUSE"]) == before
     assert journal_rows(env["BANK_WAREHOUSE"]) == 0
+
+
+def test_a_run_of_several_months_that_fails_publishes_the_months_before_the_failure(scratch, loaded):
+    """The CLI's runs of several months: the run of 2024-01..2024-02 fails in 2024-02 (its
+    transactions file lost its header), is rolled back whole, and its months run again one at a
+    time: 2024-01 is published again (gold equal to before), 2024-02 fails with its own message
+    and stays as it was. The journal holds nothing."""
+    _, instance = loaded
+    path = scratch["warehouse"].resolved_path
+    files_mode = {**scratch, "landing": LandingZone(root=scratch["landing"].root, mode="files")}
+    transactions = landing_file(Path(scratch["landing"].resolved_root), "transactions", "2024-02")
+    transactions.write_bytes(b"".join(transactions.read_bytes().splitlines(keepends=True)[1:]))
+    gold_before = {t: v for t, v in table_checksums(path).items() if t.startswith("gold.")}
+    silver_feb = checksum(files_mode, "silver", "transactions", "2024-02")
+
+    runs: list[tuple[str, bool, list[str]]] = []
+    ok = run_steps(
+        ["2024-01", "2024-02"],
+        instance,
+        files_mode,
+        per_run=2,
+        on_result=lambda step, r, s: runs.append((step.label, r.success, failed_steps(r))),
+    )
+    assert not ok
+    assert [(label, success) for label, success, _ in runs] == [
+        ("2024-01..2024-02", False),
+        ("2024-01", True),
+        ("2024-02", False),
+    ], runs
+    assert runs[-1][2][0] == "bronze__transactions", runs  # the first failure; later steps refuse to write
+    assert {t: v for t, v in table_checksums(path).items() if t.startswith("gold.")} == gold_before
+    assert checksum(files_mode, "silver", "transactions", "2024-02") == silver_feb
+    assert journal_rows(path) == 0
