@@ -74,8 +74,6 @@ class Step:
         }
 
 
-
-
 def steps_for(months: list[str], gold: bool = True, per_run: int = 1) -> list[Step]:
     """Runs of up to `per_run` consecutive months, oldest first (each month's checks and status
     live on its partition whatever the run)."""
