@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
 
 from bank_assets.synthetic import DefectRates, GeneratorConfig, Scale, generate
 from bank_assets.synthetic.months import month_range, parse_month
@@ -49,3 +53,30 @@ def csv_view(con: duckdb.DuckDBPyConnection, root: Path, table: str) -> None:
     con.execute(f"""CREATE OR REPLACE VIEW {table} AS
         SELECT *, regexp_extract(filename, '/(\\d{{4}}-\\d{{2}})/', 1) AS _month
         FROM read_csv('{pattern}', all_varchar=true, filename=true)""")
+
+
+@pytest.fixture(scope="session")
+def two_months_built(tmp_path_factory) -> Path:
+    """2024-01 and 2024-02 landing -> reports (tiny scale, 300 customers, the demo's defects),
+    built once per session; a module takes its own copy with :func:`copy_of_built`."""
+    from dagster import instance_for_test
+
+    from bank_assets.run import run_steps
+    from tests.pipeline import resources
+
+    root = tmp_path_factory.mktemp("two_months")
+    (root / "dagster_home").mkdir()
+    with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+        assert run_steps(["2024-01", "2024-02"], instance, resources(root)), "monthly_pipeline failed"
+    return root
+
+
+@contextmanager
+def copy_of_built(built: Path, dst: Path) -> Iterator[tuple[Path, DagsterInstance]]:
+    """A copy of a built folder (warehouse, landing, reports and its Dagster instance) at `dst`,
+    with that instance open: what a module does to it stays in the module."""
+    from dagster import instance_for_test
+
+    shutil.copytree(built, dst, dirs_exist_ok=True)
+    with instance_for_test(temp_dir=str(dst / "dagster_home")) as instance:
+        yield dst, instance

@@ -12,17 +12,19 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, AssetSelection, DagsterInstance, instance_for_test
+from dagster import AssetKey, AssetSelection, DagsterInstance
 
 from bank_assets.analytics import diagnostic
 from bank_assets.layout import landing_file
 from bank_assets.recovery import sweep_dead_runs
 from bank_assets.resources import LandingZone
 from bank_assets.run import failed_steps, only_consumers_failed, run_steps, settle_journal
+from tests.conftest import copy_of_built
 from tests.pipeline import checksum, resources, run
 from tests.test_killed_run_recovers import environment, start_run, wait_for_step
 
@@ -54,12 +56,11 @@ def journal_rows(path: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory) -> tuple[Path, DagsterInstance]:
-    root = tmp_path_factory.mktemp("atomic")
-    res = resources(root)
-    with instance_for_test() as instance:
-        assert run_steps(["2024-01", "2024-02"], instance, res)
-        yield root, instance
+def loaded(two_months_built, tmp_path_factory) -> Iterator[tuple[Path, DagsterInstance]]:
+    """A copy of the session's two built months; each destructive case works on a further copy
+    of its warehouse and landing zone (`scratch`)."""
+    with copy_of_built(two_months_built, tmp_path_factory.mktemp("atomic")) as loaded:
+        yield loaded
 
 
 @pytest.fixture

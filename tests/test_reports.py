@@ -12,12 +12,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from dagster import AssetKey, instance_for_test
+from dagster import AssetKey
 
 from bank_assets.reports.exports import PII_COLUMNS
 from bank_assets.settings import PROJECT_ROOT
 
 from . import browser
+from .conftest import copy_of_built
 from .pipeline import query, resources
 
 MONTHS = ["2024-01", "2024-02"]
@@ -28,13 +29,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    res = resources(tmp_path_factory.mktemp("reports"))
-    with instance_for_test() as instance:
-        from bank_assets.run import run_steps
-
-        assert run_steps(MONTHS, instance, res), "monthly_pipeline failed"
-        yield res, instance
+def built(two_months_built, tmp_path_factory):
+    """A copy of the session's two built months (MONTHS)."""
+    with copy_of_built(two_months_built, tmp_path_factory.mktemp("reports")) as (root, instance):
+        yield resources(root), instance
 
 
 def reports_root(res) -> Path:
