@@ -21,6 +21,7 @@ partition keys (YYYY-MM-DD).
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import sys
@@ -78,7 +79,8 @@ def steps_for(months: list[str], gold: bool = True, per_run: int = 1) -> list[St
     """Runs of up to `per_run` consecutive months, oldest first (each month's checks and status
     live on its partition whatever the run)."""
     job = monthly_job.name if gold else ingest_job.name
-    chunks = [months[i : i + max(per_run, 1)] for i in range(0, len(months), max(per_run, 1))]
+    size = max(per_run, 1)
+    chunks = [months[i : i + size] for i in range(0, len(months), size)]
     return [Step(c[0], c[0], job) if len(c) == 1 else Step(f"{c[0]}..{c[-1]}", c[0], job, last=c[-1]) for c in chunks]
 
 
@@ -139,22 +141,19 @@ def run_steps(
         return result
 
     with _held(resources):
-        for step in steps_for(months, gold=gold, per_run=per_run):
+        pending = collections.deque(steps_for(months, gold=gold, per_run=per_run))
+        while pending:
+            step = pending.popleft()
             if on_start and step.last:
                 on_start(step)
             result = execute(step)
-            if result.success or only_consumers_failed(result):
-                ok = ok and result.success
+            bank_data_failed = not result.success and not only_consumers_failed(result)
+            if bank_data_failed and step.last:
+                # rolled back whole: its months again, one at a time, to publish those before the failure
+                pending.extendleft(reversed([Step(m, m, step.job_name) for m in step.months]))
                 continue
-            if step.last:  # rolled back whole: its months again, one at a time, to publish those before the failure
-                for month in step.months:
-                    result = execute(Step(month, month, step.job_name))
-                    ok = ok and result.success
-                    if not result.success and not only_consumers_failed(result) and stop_on_failure:
-                        return False  # that month's bank data was rolled back: later months would build on a gap
-                continue
-            ok = False
-            if stop_on_failure:
+            ok = ok and result.success
+            if bank_data_failed and stop_on_failure:
                 return False  # the month's bank data was rolled back: later months would build on a gap
     return ok
 

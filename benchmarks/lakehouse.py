@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.operate import PROJECT_ROOT, VENV_BIN, DagsterServer, monthly_keys, stop_process_group
+from devtools.operate import PROJECT_ROOT, VENV_BIN, DagsterServer, monthly_keys, stop_process_group
 
 INGEST_GROUPS = ("landing", "bronze", "silver")
 GOLD_GROUPS = ("gold", "analytics", "reports")

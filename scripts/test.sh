@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --lakehouse
-.venv/bin/ruff check bank_assets benchmarks tests
+.venv/bin/ruff check bank_assets benchmarks devtools tests
 .venv/bin/python -m pytest "$@"

@@ -1,7 +1,7 @@
 """The platform operated as a user operates it: a real webserver and daemon, the UI's GraphQL,
 declarative automation left to the daemon, and the `dagster` CLI. Slow (minutes each), tiny data.
 
-Harness: tests/operate.py. Run with `pytest -m slow tests/test_operate_like_a_user.py -s` to
+Harness: devtools/operate.py. Run with `pytest -m slow tests/test_operate_like_a_user.py -s` to
 see progress; on a failure the temporary DAGSTER_HOME (logs, warehouse) is kept and its path
 printed.
 """
@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from .operate import (
+from devtools.operate import (
     QUERIES,
     DagsterHome,
     DagsterServer,
