@@ -216,6 +216,83 @@ def gold_month(res: dict, partition_key: str):
         )
 
 
+def gold_months(res: dict, first: str, last: str):
+    """Every gold model for the months first..last in ONE run (one dbt build over their window)."""
+    with instance_for_test() as instance:
+        return materialize(
+            all_assets,
+            resources=res,
+            instance=instance,
+            selection=AssetSelection.groups("gold"),
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+            raise_on_error=False,
+        )
+
+
+def gold_tables(res: dict) -> list[str]:
+    return [
+        f"{s}.{t}"
+        for s, t in query(
+            res,
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('gold', 'intermediate') "
+            "ORDER BY 1, 2",
+        )
+    ]
+
+
+def test_one_build_over_two_months_equals_one_build_per_month(gold, tmp_path):
+    """A run of several months is one dbt build over their window: the same rows in every gold
+    table (the fixture built one run per month), and every check recorded on each month."""
+    window = copy_of(gold, tmp_path)
+    tables = gold_tables(gold)
+    with duckdb.connect(window["warehouse"].resolved_path) as con:
+        for table in tables:
+            con.execute(f"DELETE FROM {table}")  # nothing of the per-month build is left to match
+    result = gold_months(window, "2024-01-01", "2024-02-01")
+    assert result.success
+    assert len(tables) >= 40 and tables == gold_tables(window)
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{gold['warehouse'].resolved_path}' AS monthly (READ_ONLY)")
+        con.execute(f"ATTACH '{window['warehouse'].resolved_path}' AS windowed (READ_ONLY)")
+        for table in tables:
+            n = con.execute(f"SELECT count(*) FROM monthly.{table}").fetchone()[0]
+            differ = con.execute(
+                f"SELECT (SELECT count(*) FROM (FROM monthly.{table} EXCEPT ALL FROM windowed.{table})) + "
+                f"(SELECT count(*) FROM (FROM windowed.{table} EXCEPT ALL FROM monthly.{table}))"
+            ).fetchone()[0]
+            assert differ == 0, f"{table}: {differ} of {n} rows differ"
+    evaluations = result.get_asset_check_evaluations()
+    by_check: dict[tuple, list[str]] = {}
+    for e in evaluations:
+        by_check.setdefault((e.asset_key, e.check_name), []).append(e.partition)
+    assert len(by_check) >= 50
+    assert all(sorted(p) == ["2024-01-01", "2024-02-01"] for p in by_check.values())
+    assert all(e.passed for e in evaluations)
+    assert {e.metadata["dbt_window"].value for e in evaluations} == {"2024-01..2024-02"}
+
+
+def test_a_broken_rule_in_a_window_fails_only_its_month(gold, tmp_path):
+    """One build over 2024-01..2024-02 with a rule broken in February only: the check fails on
+    February with February's count and examples, and passes on January."""
+    broken = copy_of(gold, tmp_path)
+    with duckdb.connect(broken["warehouse"].resolved_path) as con:
+        con.execute(
+            "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
+            "AND customer_id IN (SELECT customer_id FROM silver.customers "
+            "WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT 3)"
+        )
+    result = gold_months(broken, "2024-01-01", "2024-02-01")
+    assert not result.success
+    checks = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "dim_customer_rules"}
+    assert checks["2024-01-01"].passed
+    assert checks["2024-01-01"].metadata["dagster_dbt/failed_row_count"].value == 0
+    feb = checks["2024-02-01"]
+    assert not feb.passed
+    assert feb.metadata["failing_rule_counts"].value == {"accepted_values(segment)": 3}
+    assert feb.metadata["dagster_dbt/failed_row_count"].value == 3
+    assert "BOGUS" in feb.metadata["failing_rules"].value
+
+
 def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path):
     """One dbt test per model covers its rules; when it fails, the check names each broken rule."""
     broken = copy_of(gold, tmp_path)

@@ -2,13 +2,16 @@
 
 One asset definition holds every dbt model, each partitioned by month like the rest of the graph,
 with ``BackfillPolicy.single_run()`` so a range (a UI backfill, ``dagster asset materialize
---partition-range``) is one run. The step walks the run's months in order and runs ``dbt build``
-once per month over that month's half-open window, so:
+--partition-range``, the CLI's runs of several months) is one run. The step runs ONE ``dbt build``
+over the run's months as one half-open window (dbt's cost is mostly per node, ~35 ms whatever the
+rows: a build of six months costs little more than a build of one), so:
 
-* every model does that month's work (incremental models replace the month; dimensions open and
-  close that month's SCD2 versions; periodic snapshots build the month's as-of rows);
-* every dbt test checks that month (``macros/test_window.sql``) and its result is recorded on
-  that month's partition (``AssetCheckEvaluation.partition``); materialization metadata too.
+* every model does the window's work, month by month inside its SQL (incremental models replace
+  the window's months; dimensions open and close each month's SCD2 versions in order; periodic
+  snapshots build each month's as-of rows): the same rows as one build per month, which
+  tests/test_pipeline_gold.py compares table by table;
+* every dbt test checks the window's rows month by month and its result is recorded on each
+  month's partition (``bank_assets.assets.gold_checks``); materialization metadata too.
 
 Keeping a month cheap: dbt runs inside the Dagster process with a manifest parsed once
 (``bank_assets.assets.dbt_inprocess``; ``BANK_DBT_SUBPROCESS=1`` restores dbt's CLI process), the
@@ -32,9 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from dagster import (
-    AssetCheckEvaluation,
-    AssetCheckKey,
-    AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
     AutomationCondition,
@@ -55,7 +55,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.errors import DagsterDbtError
 
-from bank_assets.assets import gold_rules
+from bank_assets.assets import gold_checks
 from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
 from bank_assets.assets.common import (
     GOLD_POOL,
@@ -200,9 +200,9 @@ class BankDbtTranslator(DagsterDbtTranslator):
             return None
         test = manifest["nodes"][unique_id]
         description, metadata = spec.description, dict(spec.metadata or {})
-        if gold_rules.is_row_rules(test):
-            description = gold_rules.describe(test, spec.asset_key.path[-1])
-            metadata["rules"] = MetadataValue.json(gold_rules.declared_rules(test))
+        if gold_checks.is_row_rules(test):
+            description = gold_checks.describe(test, spec.asset_key.path[-1])
+            metadata["rules"] = MetadataValue.json(gold_checks.declared_rules(test))
         return partitioned_check_spec(
             spec.name, spec.asset_key, description, spec.blocking, spec.additional_deps, metadata
         )
@@ -220,42 +220,6 @@ _LOG_POINTER = re.compile(r"Check the stdout in the Dagster compute logs.*?dbt\.
 def plain_dbt_error(message: str) -> str:
     """dbt's error text without colour codes or a pointer to a log that does not exist."""
     return _LOG_POINTER.sub("", ANSI.sub("", message)).strip()
-
-
-def month_events(
-    context: AssetExecutionContext,
-    partition_key: str,
-    events: Iterator[Any],
-    built: dict[str, None],
-    explain: Callable[[str], dict[str, Any]] = lambda check_name: {},
-) -> Iterator[Any]:
-    """dagster-dbt's events for one month, re-addressed to that month's partition.
-
-    Model outputs become that partition's materialization metadata (the outputs themselves are
-    yielded once, at the end of the step, so Dagster records one materialization per month);
-    test results become check evaluations on the partition, a failed one with what `explain`
-    says of it (the broken rules of a ``row_rules`` test); anything else passes through.
-    """
-    blocking = {s.key: s.blocking for s in context.assets_def.check_specs}
-    for event in events:
-        if isinstance(event, Output):
-            built.setdefault(event.output_name, None)
-            asset_key = context.asset_key_for_output(event.output_name)
-            context.add_asset_metadata(dict(event.metadata), asset_key=asset_key, partition_key=partition_key)
-        elif isinstance(event, AssetCheckResult):
-            check_key = AssetCheckKey(event.asset_key, event.check_name)
-            yield AssetCheckEvaluation(
-                asset_key=event.asset_key,
-                check_name=event.check_name,
-                passed=event.passed,
-                metadata={**event.metadata, **({} if event.passed else explain(event.check_name))},
-                severity=event.severity,
-                description=event.description,
-                blocking=blocking.get(check_key, False),
-                partition=partition_key,
-            )
-        else:
-            yield event
 
 
 def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[AssetKey, TableSchema]:
@@ -282,10 +246,10 @@ def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[Asset
 _SCD2_HOOK = re.compile(r"scd2_close_versions\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
 
 
-def journal_scopes(keys: Iterable[AssetKey], month: dt.date) -> list[journal.Scope]:
-    """What a month's dbt build may replace in the selected models: the month's rows of every
-    incremental model (its meta.partition_column) and, for SCD2 dimensions, every version the
-    month may open or close (those valid from the month on, still open, or closed after it)."""
+def journal_scopes(keys: Iterable[AssetKey], start: dt.date, end: dt.date) -> list[journal.Scope]:
+    """What a dbt build over [start, end) may replace in the selected models: the window's rows of
+    every incremental model (its meta.partition_column) and, for SCD2 dimensions, every version the
+    window may open or close (those valid from its first month on, still open, or closed after it)."""
     manifest = dbt_project_manifest()
     nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     scopes = []
@@ -298,28 +262,28 @@ def journal_scopes(keys: Iterable[AssetKey], month: dt.date) -> list[journal.Sco
         hooks = " ".join(h["sql"] for h in node["config"].get("post-hook", []))
         scd2 = _SCD2_HOOK.search(hooks)
         if scd2:
-            day = f"DATE '{month:%Y-%m-%d}'"
+            day = f"DATE '{start:%Y-%m-%d}'"
             predicate = f"{column} >= {day} OR valid_to IS NULL OR valid_to >= {day}"
             scopes.append(journal.Scope(table, predicate, id_column=scd2.group(2)))
         else:
-            scopes.append(journal.month_scope(table, column, month))
+            scopes.append(journal.window_scope(table, column, start, end))
     return scopes
 
 
-def save_journal(context: AssetExecutionContext, con: Any, month: dt.date) -> None:
-    """Copy what the month's dbt build may replace into the run journal, in one transaction."""
+def save_journal(context: AssetExecutionContext, con: Any, start: dt.date, end: dt.date) -> None:
+    """Copy what the dbt build over [start, end) may replace into the run journal, in one transaction."""
 
     def attempt() -> None:
         con.execute("BEGIN TRANSACTION")
         try:
-            for scope in journal_scopes(context.selected_asset_keys, month):
+            for scope in journal_scopes(context.selected_asset_keys, start, end):
                 journal.save(con, context.run.run_id, scope, step_name(context))
             con.execute("COMMIT")
         except Exception:
             rollback_if_open(con)
             raise
 
-    retry_on_conflict(attempt, log=context.log.warning, what=f"gold journal {month:%Y-%m}")
+    retry_on_conflict(attempt, log=context.log.warning, what=f"gold journal {start:%Y-%m}..{end:%Y-%m}")
 
 
 def require_previous_month(context: AssetExecutionContext) -> None:
@@ -346,21 +310,29 @@ def require_previous_month(context: AssetExecutionContext) -> None:
         )
 
 
-def rule_explainer(warehouse: Warehouse, target: Path) -> Callable[[str], dict[str, Any]]:
-    """For a failed check of this invocation: the broken rules, when it is a ``row_rules`` test."""
-    tests = {
-        n["name"]: n
-        for n in dbt_project_manifest()["nodes"].values()
-        if n["resource_type"] == "test" and gold_rules.is_row_rules(n)
-    }
+def failure_reader(warehouse: Warehouse, target: Path) -> Callable[[str], Any]:
+    """For a failed check of this invocation: its failing rows by month (``gold_checks``)."""
+    tests = {n["name"]: n for n in dbt_project_manifest()["nodes"].values() if n["resource_type"] == "test"}
 
-    def explain(check_name: str) -> dict[str, Any]:
+    def read(check_name: str) -> Any:
         if check_name not in tests:
-            return {}
+            return f"{check_name} is not a test of this project's manifest"
         with warehouse.connect() as con:
-            return gold_rules.failing_rules(con, target, tests[check_name])
+            return gold_checks.failures_by_month(con, target, tests[check_name])
 
-    return explain
+    return read
+
+
+def consecutive_runs(keys: list[str]) -> list[list[str]]:
+    """The run's months as runs of consecutive months (a range run is one), oldest first."""
+    order = {k: i for i, k in enumerate(monthly_partitions.get_partition_keys())}
+    runs: list[list[str]] = []
+    for k in sorted(keys, key=order.__getitem__):
+        if runs and order[k] == order[runs[-1][-1]] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
 
 
 @cache
@@ -378,16 +350,17 @@ def dbt_project_manifest() -> dict[str, Any]:
     pool=GOLD_POOL,
 )
 def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """Every dbt model, one `dbt build` per month of the run, oldest first."""
+    """Every dbt model: one `dbt build` over the run's months (a window per run of consecutive months)."""
     built: dict[str, None] = {}  # output names in the order dbt built them
     clean_stale_dbt_targets(Path(dbt_project.project_dir) / "target", context.log.info)
     if is_lakehouse():
         require_previous_month(context)
-    for pk in partition_keys(context):
-        start, end = month_window(pk)
+    for months in consecutive_runs(partition_keys(context)):
+        start, end = month_window(months[0])[0], month_window(months[-1])[1]
+        label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
         with warehouse.connect(log=context.log.warning) as con:
             prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
-            save_journal(context, con, start)
+            save_journal(context, con, start, end)
         # cautious: a singular test that reads several models runs only when all of them are built
         # in this run (a run may build a subset, e.g. when a backfill waits for earlier months)
         env = {
@@ -396,19 +369,20 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
             "DBT_INDIRECT_SELECTION": "cautious",
             **lake_dbt_env(),
         }
-        context.log.info(f"dbt build for {pk[:7]}: window [{start}, {end})")
+        context.log.info(f"dbt build for {label} ({len(months)} month(s)): window [{start}, {end})")
         try:
             with (
                 invocation_target(context, "gold", warehouse.identity) as target,
                 environ(env, unset=WINDOW_ENV),
             ):
                 invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
-                yield from month_events(context, pk, invocation.stream(), built, rule_explainer(warehouse, target))
+                events = invocation.stream()
+                yield from gold_checks.window_events(context, months, events, built, failure_reader(warehouse, target))
         except Exception as e:
             with warehouse.connect(log=context.log.warning) as con:
                 restored = undo(context, con, e)
             error = (
-                Failure(description=f"gold {pk[:7]}: dbt build failed. {plain_dbt_error(str(e))}")
+                Failure(description=f"gold {label}: dbt build failed. {plain_dbt_error(str(e))}")
                 if isinstance(e, DagsterDbtError)
                 else e
             )

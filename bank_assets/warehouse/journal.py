@@ -49,10 +49,14 @@ class Scope:
         return f"{self.table}|{self.predicate}"
 
 
+def window_scope(table: str, column: str, start: dt.date, end: dt.date) -> Scope:
+    """The rows of a half-open window: `column` in [start, end)."""
+    return Scope(table, f"\"{column}\" >= DATE '{start:%Y-%m-%d}' AND \"{column}\" < DATE '{end:%Y-%m-%d}'")
+
+
 def month_scope(table: str, column: str, month: dt.date) -> Scope:
     """The rows of one month: `column` in [month, next month)."""
-    nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return Scope(table, f"\"{column}\" >= DATE '{month:%Y-%m-%d}' AND \"{column}\" < DATE '{nxt:%Y-%m-%d}'")
+    return window_scope(table, column, month, dt.date(month.year + month.month // 12, month.month % 12 + 1, 1))
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:

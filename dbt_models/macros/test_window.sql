@@ -3,7 +3,7 @@
     get_where_subquery(); this project's version adds the processing window
     [window_min(), window_max()) on the model's partition column, declared once per model as
     `config: meta: partition_column: <column>`. A model without one is tested whole. Inside
-    Dagster every build is one month, so a test's cost follows the month, not the history.
+    Dagster a build's window is its run's months, so a test's cost follows them, not the history.
 -#}
 {% macro duckdb__get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
@@ -11,11 +11,7 @@
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {#- the partition column of the model the test is attached to (known at execution only) -#}
-    {%- set column = none -%}
-    {%- if execute and model.attached_node and model.attached_node in graph.nodes -%}
-        {%- set column = graph.nodes[model.attached_node].config.meta.get('partition_column') -%}
-    {%- endif -%}
+    {%- set column = tested_partition_column() -%}
     {%- if column -%}
         {%- do conditions.append(in_window(column)) -%}
     {%- endif -%}
@@ -24,4 +20,12 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The partition column of the model a generic test is attached to (known at execution only). -#}
+{% macro tested_partition_column() -%}
+    {%- if execute and model.attached_node and model.attached_node in graph.nodes -%}
+        {{ return(graph.nodes[model.attached_node].config.meta.get('partition_column')) }}
+    {%- endif -%}
+    {{ return(none) }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'transaction_anomalies'}}}) }}
+{{ config(meta={'partition_column': 'report_month', 'dagster': {'ref': {'name': 'transaction_anomalies'}}}) }}
 -- Checked for the months of the window. The anomaly marts count the same purchases and anomalies per month: transaction_anomalies,
 -- anomaly_rate_monthly (by segment), the district and zone KPIs, and fct_transactions.
 with

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'cashflow_monthly'}}}) }}
+{{ config(meta={'partition_column': 'report_month', 'dagster': {'ref': {'name': 'cashflow_monthly'}}}) }}
 -- cashflow_monthly, cashflow_by_category_monthly and fct_transactions agree month by month
 -- (same months, same totals). Returns the months that disagree.
 with

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'customer_360'}}}) }}
+{{ config(meta={'partition_column': 'as_of_month', 'dagster': {'ref': {'name': 'customer_360'}}}) }}
 -- For every as-of month of the window, customer_360 has exactly the customers of that month's
 -- CRM snapshot. Returns the (customer, month) pairs in one and not the other.
 with

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'dim_customer'}}}) }}
+{{ config(meta={'partition_column': 'valid_from', 'dagster': {'ref': {'name': 'dim_customer'}}}) }}
 -- Every version opened in the window starts where the previous version of the customer ends,
 -- and the customer was either absent from the previous month's snapshot or differed from it
 -- in a tracked attribute. Returns the offending versions.

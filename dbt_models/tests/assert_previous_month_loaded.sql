@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'dim_customer'}}}) }}
+{{ config(meta={'partition_column': 'month_without_previous_month', 'dagster': {'ref': {'name': 'dim_customer'}}}) }}
 -- depends_on: {{ ref('dim_customer') }}
 -- Months are built in order: the SCD2 dimensions compare a month's snapshot with the month
 -- before, and the periodic snapshots read trailing months. A month of the window whose previous
