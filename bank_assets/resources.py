@@ -137,6 +137,20 @@ class ReadOnlyDuckDbClient(DuckDbClient):
         raise NotImplementedError("GoldTableReader is read-only: gold is written by dbt")
 
 
+class OrderedPandasTypeHandler(DuckDBPandasTypeHandler):
+    """dagster-duckdb-pandas' handler, loading a table's rows in one fixed order (``ORDER BY ALL``).
+
+    A table's stored row order is not part of its content: it depends on how dbt built it (one
+    month or a run of months at a time, two threads). Sums and means of floats, k-means starts and
+    tie-breaks in the analytics depend on the order rows arrive in, so without this the same
+    months could give analytics that differ in the last digits, or clusters that differ."""
+
+    def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
+        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pd.DataFrame()
+        return connection.execute(f"{DuckDbClient.get_select_statement(table_slice)}\nORDER BY ALL").fetchdf()
+
+
 class _GoldDbIOManager(DbIOManager):
     """DbIOManager that widens a monthly slice to every month up to the run's last one."""
 
@@ -171,11 +185,15 @@ class GoldTableReader(DuckDBPandasIOManager):
     them as pandas DataFrames through this manager: the schema is the asset key's prefix
     (``gold``), the table its name, and a partitioned input is filtered on the ``partition_expr``
     metadata of the gold asset (the model's ``meta.partition_column``) to the run's months,
-    ``>= first day and < first day after``. With ``history=True`` the filter keeps every month up
+    ``>= first day and < first day after``, rows in a fixed order. With ``history=True`` the filter keeps every month up
     to the run's last one (trend charts need the months before the one being reported).
     """
 
     history: bool = False
+
+    @staticmethod
+    def type_handlers() -> list[DuckDBPandasTypeHandler]:
+        return [OrderedPandasTypeHandler()]
 
     def create_io_manager(self, context) -> DbIOManager:  # type: ignore[override]
         return _GoldDbIOManager(
@@ -218,8 +236,8 @@ class TransactionalDuckDbClient(DuckDbClient):
                 raise
 
 
-class AnalyticsPandasTypeHandler(DuckDBPandasTypeHandler):
-    """dagster-duckdb-pandas' handler (it loads inputs), writing outputs so that:
+class AnalyticsPandasTypeHandler(OrderedPandasTypeHandler):
+    """dagster-duckdb-pandas' handler (it loads inputs in a fixed order), writing outputs so that:
 
     * a month with no rows still creates the table (readers find an empty month, not a missing table);
     * columns are matched by name, not position;

@@ -78,6 +78,7 @@ def export_month(
         for table, column in sorted(tables.items()):
             query = f"SELECT * FROM gold.{table} WHERE {month_filter(column, start, end)}"
             assert_no_pii(con, query, f"gold.{table} {month:%Y-%m}")
+            query += " ORDER BY ALL"  # same rows, same bytes, however dbt built the month
             tmp = staging / f"{table}.parquet"
             con.execute(f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
             rows = con.execute(f"SELECT count(*) FROM read_parquet('{tmp}')").fetchone()[0]
