@@ -67,7 +67,7 @@ def two_months_built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("two_months")
     (root / "dagster_home").mkdir()
     with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
-        assert run_steps(["2024-01", "2024-02"], instance, resources(root)), "monthly_pipeline failed"
+        assert run_steps(["2024-01", "2024-02"], instance, resources(root), per_run=2), "monthly_pipeline failed"
     return root
 
 

@@ -94,7 +94,7 @@ def instance():
 def world(tmp_path_factory, instance, pii_key) -> World:
     root = tmp_path_factory.mktemp("world")
     res = resources(root, defect_scale=0.0)
-    assert run_steps([PREVIOUS, MONTH], instance, res, gold=True)
+    assert run_steps([PREVIOUS, MONTH], instance, res, gold=True, per_run=2)
     return World(root)
 
 
