@@ -49,7 +49,7 @@ from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
 from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
 from bank_assets.resources import Warehouse
-from bank_assets.settings import env, resolve
+from bank_assets.settings import env, months_per_run, resolve
 from bank_assets.synthetic.months import month_label, month_range, parse_month
 
 
@@ -82,14 +82,6 @@ def steps_for(months: list[str], gold: bool = True, per_run: int = 1) -> list[St
     size = max(per_run, 1)
     chunks = [months[i : i + size] for i in range(0, len(months), size)]
     return [Step(c[0], c[0], job) if len(c) == 1 else Step(f"{c[0]}..{c[-1]}", c[0], job, last=c[-1]) for c in chunks]
-
-
-def months_per_run() -> int:
-    """BANK_MONTHS_PER_RUN: longer runs amortize more, shorter ones report progress more often."""
-    value = env("BANK_MONTHS_PER_RUN")
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"BANK_MONTHS_PER_RUN must be a whole number >= 1, not {value!r}")
-    return int(value)
 
 
 def bound_definitions(resources: Mapping[str, Any], extra_jobs: Sequence[Any] = ()) -> Definitions:

@@ -22,7 +22,9 @@ DEFAULTS = {
     # how often the gold_automation sensor evaluates (Dagster's default for automation sensors);
     # the daemon tests set 5 so that "settled" is seen in seconds
     "BANK_AUTOMATION_INTERVAL_S": "30",
-    # months per run of `python -m bank_assets.run`: a run's fixed costs are paid once per run
+    # months per run of `python -m bank_assets.run`, and at most that many months per dbt build of
+    # any run (a UI backfill of 24 months builds gold 6 at a time): fixed costs are paid once per
+    # run or build, and a build's memory stays bounded
     "BANK_MONTHS_PER_RUN": "6",
 }
 
@@ -35,3 +37,11 @@ def resolve(path: str) -> str:
     """Absolute path; relative paths are taken from the project root, not the caller's cwd."""
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else (PROJECT_ROOT / p).resolve())
+
+
+def months_per_run() -> int:
+    """BANK_MONTHS_PER_RUN: longer runs amortize more, shorter ones report progress more often."""
+    value = env("BANK_MONTHS_PER_RUN")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"BANK_MONTHS_PER_RUN must be a whole number >= 1, not {value!r}")
+    return int(value)

@@ -32,12 +32,13 @@ def test_dbt_errors_are_plain_text_without_a_missing_log_path():
     assert "Failure in model customer_360" in text and "exit code `1`" in text
 
 
-def test_a_run_of_months_is_one_window_per_run_of_consecutive_months():
+def test_a_run_of_months_is_one_window_per_stretch_of_up_to_n_consecutive_months():
     from bank_assets.assets.gold import consecutive_runs
 
     keys = ["2024-03-01", "2024-01-01", "2024-02-01", "2024-06-01"]
-    assert consecutive_runs(keys) == [["2024-01-01", "2024-02-01", "2024-03-01"], ["2024-06-01"]]
-    assert consecutive_runs(["2024-12-01", "2025-01-01"]) == [["2024-12-01", "2025-01-01"]]
+    assert consecutive_runs(keys, 6) == [["2024-01-01", "2024-02-01", "2024-03-01"], ["2024-06-01"]]
+    assert consecutive_runs(keys, 2) == [["2024-01-01", "2024-02-01"], ["2024-03-01"], ["2024-06-01"]]
+    assert consecutive_runs(["2024-12-01", "2025-01-01"], 6) == [["2024-12-01", "2025-01-01"]]
 
 
 def _compiled(target, node: dict, sql: str) -> None:

@@ -70,7 +70,7 @@ from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env, retry_on_c
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
-from bank_assets.settings import DBT_PROJECT_DIR
+from bank_assets.settings import DBT_PROJECT_DIR, months_per_run
 from bank_assets.warehouse import journal
 from bank_assets.warehouse.connection import rollback_if_open
 
@@ -323,12 +323,13 @@ def failure_reader(warehouse: Warehouse, target: Path) -> Callable[[str], Any]:
     return read
 
 
-def consecutive_runs(keys: list[str]) -> list[list[str]]:
-    """The run's months as runs of consecutive months (a range run is one), oldest first."""
+def consecutive_runs(keys: list[str], limit: int) -> list[list[str]]:
+    """The run's months as runs of at most `limit` consecutive months, oldest first (a range run
+    of up to `limit` months is one)."""
     order = {k: i for i, k in enumerate(monthly_partitions.get_partition_keys())}
     runs: list[list[str]] = []
     for k in sorted(keys, key=order.__getitem__):
-        if runs and order[k] == order[runs[-1][-1]] + 1:
+        if runs and order[k] == order[runs[-1][-1]] + 1 and len(runs[-1]) < limit:
             runs[-1].append(k)
         else:
             runs.append([k])
@@ -355,7 +356,7 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
     clean_stale_dbt_targets(Path(dbt_project.project_dir) / "target", context.log.info)
     if is_lakehouse():
         require_previous_month(context)
-    for months in consecutive_runs(partition_keys(context)):
+    for months in consecutive_runs(partition_keys(context), months_per_run()):
         start, end = month_window(months[0])[0], month_window(months[-1])[1]
         label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
         with warehouse.connect(log=context.log.warning) as con:
