@@ -240,6 +240,18 @@ def gold_tables(res: dict) -> list[str]:
     ]
 
 
+def with_bogus_segments(gold: dict, folder: Path, n: int) -> dict:
+    """A copy of the built warehouse where `n` customers of 2024-02 have a segment no rule accepts."""
+    broken = copy_of(gold, folder)
+    with duckdb.connect(broken["warehouse"].resolved_path) as con:
+        con.execute(
+            "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
+            "AND customer_id IN (SELECT customer_id FROM silver.customers "
+            f"WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT {n})"
+        )
+    return broken
+
+
 def test_one_build_over_two_months_equals_one_build_per_month(gold, tmp_path):
     """A run of several months is one dbt build over their window: the same rows in every gold
     table (the fixture built one run per month), and every check recorded on each month."""
@@ -274,14 +286,7 @@ def test_one_build_over_two_months_equals_one_build_per_month(gold, tmp_path):
 def test_a_broken_rule_in_a_window_fails_only_its_month(gold, tmp_path):
     """One build over 2024-01..2024-02 with a rule broken in February only: the check fails on
     February with February's count and examples, and passes on January."""
-    broken = copy_of(gold, tmp_path)
-    with duckdb.connect(broken["warehouse"].resolved_path) as con:
-        con.execute(
-            "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
-            "AND customer_id IN (SELECT customer_id FROM silver.customers "
-            "WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT 3)"
-        )
-    result = gold_months(broken, "2024-01-01", "2024-02-01")
+    result = gold_months(with_bogus_segments(gold, tmp_path, 3), "2024-01-01", "2024-02-01")
     assert not result.success
     checks = {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == "dim_customer_rules"}
     assert checks["2024-01-01"].passed
@@ -295,14 +300,7 @@ def test_a_broken_rule_in_a_window_fails_only_its_month(gold, tmp_path):
 
 def test_a_broken_gold_rule_is_named_with_its_count_and_examples(gold, tmp_path):
     """One dbt test per model covers its rules; when it fails, the check names each broken rule."""
-    broken = copy_of(gold, tmp_path)
-    with duckdb.connect(broken["warehouse"].resolved_path) as con:
-        con.execute(
-            "UPDATE silver.customers SET segment = 'BOGUS' WHERE _partition_month = DATE '2024-02-01' "
-            "AND customer_id IN (SELECT customer_id FROM silver.customers "
-            "WHERE _partition_month = DATE '2024-02-01' ORDER BY 1 LIMIT 2)"
-        )
-    result = gold_month(broken, "2024-02-01")
+    result = gold_month(with_bogus_segments(gold, tmp_path, 2), "2024-02-01")
     assert not result.success
     (check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "dim_customer_rules"]
     assert not check.passed and check.partition == "2024-02-01"
