@@ -116,3 +116,21 @@ def test_a_failure_that_cannot_be_placed_fails_every_month(tmp_path):
     # failing rows outside the run's months (or without a month) fail every month of the window
     assert all(month_verdicts({MAR: {"x": 1}}, [JAN, FEB]).values())
     assert all(month_verdicts({None: {"x": 1}}, [JAN, FEB]).values())
+
+
+def test_a_singular_test_is_described_by_the_comment_it_opens_with():
+    from bank_assets.assets.gold_checks import leading_comment
+
+    sql = (
+        "{{ config(meta={'partition_column': 'm'}) }}\n-- depends_on: {{ ref('x') }}\n"
+        "-- Months agree\n-- with facts.\nselect 1\n-- not this"
+    )
+    assert leading_comment(sql) == "Months agree with facts."
+    assert leading_comment("select 1") is None
+
+
+def test_every_gold_check_has_a_description():
+    from bank_assets.assets.gold import gold
+
+    missing = [s.key.to_user_string() for s in gold.check_specs if not (s.description or "").strip()]
+    assert not missing, missing

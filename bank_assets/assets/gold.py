@@ -203,6 +203,8 @@ class BankDbtTranslator(DagsterDbtTranslator):
         if gold_checks.is_row_rules(test):
             description = gold_checks.describe(test, spec.asset_key.path[-1])
             metadata["rules"] = MetadataValue.json(gold_checks.declared_rules(test))
+        elif not description:
+            description = gold_checks.leading_comment(test.get("raw_code") or "")
         return partitioned_check_spec(
             spec.name, spec.asset_key, description, spec.blocking, spec.additional_deps, metadata
         )

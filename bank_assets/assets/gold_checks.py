@@ -57,6 +57,20 @@ def describe(test_node: Mapping[str, Any], model: str) -> str:
     )
 
 
+def leading_comment(sql: str) -> str | None:
+    """A singular test's description: the ``--`` comment lines it opens with (its one statement of
+    what it checks), without dbt's ``-- depends_on:`` hints and config lines."""
+    lines = []
+    for line in sql.strip().splitlines():
+        text = line.strip()
+        if text.startswith("{{ config(") or text.startswith("-- depends_on:"):
+            continue
+        if not text.startswith("--"):
+            break
+        lines.append(text[2:].strip())
+    return " ".join(lines) or None
+
+
 def compiled_sql_path(target: Path, test_node: Mapping[str, Any]) -> Path:
     """Where dbt wrote the test's compiled query during the build (a generic test's under its yml)."""
     base = target / "compiled" / test_node["package_name"] / test_node["original_file_path"]
