@@ -283,10 +283,14 @@ KEEP_PARSE_CACHES = 8
 def prune_parse_caches(target_dir: Path, keep: int = KEEP_PARSE_CACHES) -> int:
     """Keep the `keep` most recently used ``partial_parse-<hash>.msgpack`` caches (one per
     warehouse path; tests and benchmarks make many), so dbt_models/target stays bounded."""
-    caches = sorted(target_dir.glob("partial_parse-*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in caches[keep:]:
+    used: list[tuple[float, Path]] = []
+    for path in target_dir.glob("partial_parse-*.msgpack"):
+        with contextlib.suppress(FileNotFoundError):  # another process pruned it meanwhile
+            used.append((path.stat().st_mtime, path))
+    stale = [path for _, path in sorted(used, reverse=True)[keep:]]
+    for old in stale:
         old.unlink(missing_ok=True)
-    return len(caches[keep:])
+    return len(stale)
 
 
 # --- waiting for the DuckDB lock -------------------------------------------------------------------

@@ -80,3 +80,17 @@ def copy_of_built(built: Path, dst: Path) -> Iterator[tuple[Path, DagsterInstanc
     shutil.copytree(built, dst, dirs_exist_ok=True)
     with instance_for_test(temp_dir=str(dst / "dagster_home")) as instance:
         yield dst, instance
+
+
+#: the files whose tests drive the Dagster daemon (minutes each, mostly waiting on its 30-s loops):
+#: collected first, so that with `-n 2 --dist loadfile` they start at once on separate workers
+#: while the rest of the suite runs beside them
+DAEMON_FILES = ("test_lakehouse.py", "test_operate_like_a_user.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return DAEMON_FILES.index(name) if name in DAEMON_FILES else len(DAEMON_FILES)
+
+    items.sort(key=rank)  # stable: every file keeps its own order

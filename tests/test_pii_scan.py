@@ -12,6 +12,7 @@ events as ASCII JSON, so "Núñez" is stored as "N\\u00fa\\u00f1ez").
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -171,9 +172,10 @@ def scanned(tmp_path_factory) -> Iterator[dict]:
         target = DBT_PROJECT_DIR / "target"
         dbt = read_tree(artifacts, "invocations") if artifacts.exists() else {}
         for p in target.glob("*"):  # what stays in the shared target folder (parse caches, manifest)
-            recent = p.is_file() and p.stat().st_mtime >= started - 1
-            if recent or p.name in ("manifest.json", "partial_parse.msgpack"):
-                dbt[f"target/{p.name}"] = p.read_bytes()
+            with contextlib.suppress(FileNotFoundError):  # another test worker's file may come and go
+                recent = p.is_file() and p.stat().st_mtime >= started - 1
+                if recent or p.name in ("manifest.json", "partial_parse.msgpack"):
+                    dbt[f"target/{p.name}"] = p.read_bytes()
         yield {
             "res": res,
             "needles": needles_from(pii, other),

@@ -21,6 +21,7 @@ invocation starts from the project's ``partial_parse.msgpack``. Invocation folde
 when the invocation ends (and by the next run if a killed run left one behind).
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -126,9 +127,10 @@ def invocation_target(context: AssetExecutionContext, name: str, warehouse_path:
     cache = base / f"partial_parse-{hashlib.sha1(warehouse_path.encode()).hexdigest()[:12]}.msgpack"
     path = base / f"{name}-{context.run.run_id[:8]}-{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
-    seed = cache if cache.exists() else base / "partial_parse.msgpack"
-    if seed.exists():
-        shutil.copy2(seed, path / "partial_parse.msgpack")
+    for seed in (cache, base / "partial_parse.msgpack"):
+        with contextlib.suppress(FileNotFoundError):  # absent, or pruned by another process meanwhile
+            shutil.copy2(seed, path / "partial_parse.msgpack")
+            break
     try:
         yield path
     finally:
