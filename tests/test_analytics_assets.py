@@ -108,3 +108,21 @@ def test_every_analytics_asset_has_a_blocking_partitioned_check(name: str) -> No
     checks = [c for c in node.check_keys if c.name == "well_formed"]
     assert checks and node.partitions_def == monthly_partitions
     assert node.metadata["partition_expr"] == "as_of_month"
+
+
+def test_what_a_c_library_prints_goes_to_the_log_not_the_console(capfd, caplog):
+    """HiGHS prints a debug line from C++ inside scipy.optimize.milp; it must not reach the CLI's
+    console (past sys.stdout) and must not be lost either."""
+    import ctypes
+    import logging
+
+    from bank_assets.analytics.native_output import native_output_logged
+
+    with caplog.at_level(logging.DEBUG, logger="bank_assets.analytics.native_output"):
+        with native_output_logged("the solver"):
+            ctypes.CDLL(None).printf(b"HighsMipSolverData::transformNewIntegerFeasibleSolution\n")
+        print("after the block")
+    out, err = capfd.readouterr()
+    assert "HighsMipSolverData" not in out + err
+    assert "after the block" in out
+    assert caplog.messages == ["the solver printed: HighsMipSolverData::transformNewIntegerFeasibleSolution"]

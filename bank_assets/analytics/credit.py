@@ -15,6 +15,7 @@ import pandas as pd
 
 from bank_assets.analytics import DATE, cents_half_away, frame
 from bank_assets.analytics.estimable import Note, NotEstimable, fit_logit, with_dropped
+from bank_assets.analytics.native_output import native_output_logged
 from bank_assets.analytics.panel import month_start
 
 OUTCOME_MONTHS = 9
@@ -261,12 +262,13 @@ def limit_proposals(
     budget = RISK_BUDGET_SHARE * limit.sum()
     value = margin - loss
     n = len(cand)
-    res = milp(
-        c=-value,
-        constraints=LinearConstraint(loss.reshape(1, -1), -np.inf, budget),
-        integrality=np.ones(n),
-        bounds=Bounds(0, np.where(value > 0, 1, 0)),
-    )
+    with native_output_logged("HiGHS (scipy.optimize.milp)"):
+        res = milp(
+            c=-value,
+            constraints=LinearConstraint(loss.reshape(1, -1), -np.inf, budget),
+            integrality=np.ones(n),
+            bounds=Bounds(0, np.where(value > 0, 1, 0)),
+        )
     if not res.success:
         notes.append(Note("proposals", f"the knapsack was not solved ({res.message}); nothing proposed"))
     chosen = np.round(res.x).astype(bool) if res.success else np.zeros(n, bool)
