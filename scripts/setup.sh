@@ -34,7 +34,7 @@ fi
 # Byte-compile everything once (~30 s, then ~3 s when up to date). uv installs no .pyc files, and
 # where PYTHONDONTWRITEBYTECODE=1 (set on this project's CI machines) Python never caches them
 # either: every new process (each CLI call, daemon-launched run and Celery task) then compiled
-# dagster, dbt, pandas and scipy from source, ~4 s of a 7-s import (docs/performance.md).
+# dagster, dbt, pandas and scipy from source, ~4 s of a 7-s import (README, Performance).
 .venv/bin/python -m compileall -q -j 0 .venv/lib/python*/site-packages bank_assets >/dev/null
 if [ "$EXTRAS" = "dev,lakehouse" ]; then
   .venv/bin/python -m bank_assets.lakehouse install-extensions
