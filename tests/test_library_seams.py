@@ -4,10 +4,9 @@
   bank_assets/assets/dbt_inprocess.py patches one module global and overrides two private members
   (see that module's docstring). When dagster-dbt changes underneath, these tests say what moved,
   instead of gold silently falling back to (or breaking) a subprocess per invocation.
-* dbt_models/macros/append_without_staging.sql makes the temporary relation of an incremental
-  model a view. That gives the same rows as dbt-duckdb's temporary table only because its
-  incremental materialization creates that relation after the pre-hooks and inserts from it right
-  after: pinned below.
+* dbt_models/macros/lean_materializations.sql replaces dbt-duckdb's incremental and dbt's view
+  materializations on their common path and hands every other case back to them by name: pinned
+  below (dbt must pick the root project's materialization first, and the names must exist).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from dagster_dbt.core import resource as resource_module
 from bank_assets.assets import dbt_inprocess
 from bank_assets.assets.gold import dbt_resource
 
+REPO = Path(__file__).resolve().parents[1]
 SEAM = "dagster-dbt changed underneath bank_assets/assets/dbt_inprocess.py"
 
 
@@ -84,22 +84,26 @@ def test_the_project_resource_uses_the_in_process_invocation_and_restores_the_gl
     assert dagster_dbt.DbtCliInvocation is DbtCliInvocation
 
 
-def test_dbt_duckdb_incremental_creates_its_temporary_relation_after_the_pre_hooks():
-    import dbt.include.duckdb as duckdb_include
+LEAN_SEAM = "dbt changed underneath dbt_models/macros/lean_materializations.sql"
 
-    source = (Path(duckdb_include.__file__).parent / "macros/materializations/incremental.sql").read_text()
-    seam = "dbt-duckdb changed underneath dbt_models/macros/append_without_staging.sql"
-    pre_hooks = source.find("run_hooks(pre_hooks, inside_transaction=True)")
-    temp = source.find("create_table_as(temporary, temp_relation, compiled_code")
-    strategy = source.find("strategy_sql_macro_func(strategy_arg_dict)")
-    assert -1 < pre_hooks < temp < strategy, (
-        f"{seam}: the incremental materialization no longer runs pre-hooks, then builds the temporary "
-        "relation, then the strategy's insert, in that order"
-    )
-    between = source[temp:strategy]
-    assert not re.search(r"run_hooks|run_query\((?!create_table_as)", between), (
-        f"{seam}: something now runs between building the temporary relation and inserting from it"
-    )
+
+def test_the_root_projects_materializations_are_found_before_the_adapters():
+    """dbt picks the root project's materialization for an adapter before the adapter's own, and
+    the adapter's (called by name for the cases the lean ones hand back) still exist."""
+    from dbt.adapters.factory import FACTORY, get_adapter_package_names
+    from dbt.contracts.graph.manifest import Manifest, WritableManifest
+
+    FACTORY.load_plugin("duckdb")
+    written = WritableManifest.read_and_check_versions(str(REPO / "dbt_models/target/manifest.json"))
+    manifest = Manifest.from_writable_manifest(written)
+    for name in ("incremental", "view"):
+        macro = manifest.find_materialization_macro_by_name("bank_lakehouse", name, "duckdb")
+        assert macro is not None and macro.package_name == "bank_lakehouse", (
+            f"{LEAN_SEAM}: dbt now picks {macro and macro.package_name}'s '{name}' materialization"
+        )
+    names = {m.name for m in manifest.macros.values() if m.package_name in get_adapter_package_names("duckdb")}
+    for fallback in ("materialization_incremental_duckdb", "materialization_view_default"):
+        assert fallback in names, f"{LEAN_SEAM}: the adapter's {fallback} is gone"
 
 
 DBT_DUCKDB_MACROS = Path(__import__("dbt.include.duckdb", fromlist=["x"]).__path__[0]) / "macros"
