@@ -42,6 +42,10 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.core import resource as dagster_dbt_resource_module
 from packaging import version
 
+#: The dbt project's processing window (macros/window.sql). Models read it when they compile, at
+#: run time; it must not reach the parse: dbt's partial parsing re-parses every file that reads an
+#: env var whose value changed since the last parse (a new month: ~2.4 s instead of ~0.9 s).
+WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: dbt's global state (flags, adapters, event manager) is per process: one invocation at a time.
 _DBT_LOCK = threading.Lock()
 _MANIFESTS: dict[tuple[str, ...], Any] = {}
@@ -68,13 +72,15 @@ def environ(values: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[No
 
 
 def parsed_manifest(runner_cls: Any) -> Any:
-    """The project's manifest, parsed once per (project, profiles, warehouse) in this process."""
+    """The project's manifest, parsed once per (project, profiles, warehouse) in this process,
+    without the window (the same manifest serves every window: models compile at run time)."""
     key = tuple(
         os.environ.get(k, "")
         for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE", "BANK_PROFILE", "BANK_LAKE_CATALOG")
     )
     if key not in _MANIFESTS:
-        result = runner_cls().invoke(["parse", "--quiet", "--no-write-json"])  # the manifest stays in memory
+        with environ({}, unset=WINDOW_ENV):
+            result = runner_cls().invoke(["parse", "--quiet", "--no-write-json"])  # the manifest stays in memory
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
         _MANIFESTS[key] = result.result

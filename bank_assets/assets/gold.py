@@ -66,7 +66,7 @@ from bank_assets.assets.common import (
     partition_keys,
     partitioned_check_spec,
 )
-from bank_assets.assets.dbt_inprocess import InProcessDbtCliResource, environ
+from bank_assets.assets.dbt_inprocess import WINDOW_ENV, InProcessDbtCliResource, environ
 from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env, retry_on_conflict
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
@@ -79,7 +79,6 @@ from bank_assets.warehouse.connection import rollback_if_open
 SILVER_HISTORY = TimeWindowPartitionMapping(
     start_offset=-len(monthly_partitions.get_partition_keys()), end_offset=0, allow_nonexistent_upstream_partitions=True
 )
-WINDOW_ENV = ("BANK_DBT_MIN_DATE", "BANK_DBT_MAX_DATE")
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
 #: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
 #: --no-write-json: dbt would rewrite manifest.json (1.9 MB) and run_results.json into the
