@@ -41,10 +41,7 @@
             {{ compiled_code }}
         )
     {%- endcall %}
-    {{ run_hooks(post_hooks, inside_transaction=True) }}
-    {% do adapter.commit() %}
-    {{ run_hooks(post_hooks, inside_transaction=False) }}
-    {{ return({"relations": [target_relation]}) }}
+    {{ return(lean_finish(target_relation)) }}
 {%- endmaterialization %}
 
 {#- The columns only the table has or only the query has, one row each: (column, "table" or "query"). -#}
@@ -71,8 +68,13 @@
             {{ sql }}
         )
     {%- endcall %}
+    {{ return(lean_finish(target_relation)) }}
+{%- endmaterialization %}
+
+{#- The end of both: post-hooks inside the model's transaction, COMMIT, post-hooks after it. -#}
+{% macro lean_finish(relation) -%}
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {% do adapter.commit() %}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
-    {{ return({"relations": [target_relation]}) }}
-{%- endmaterialization %}
+    {{ return({"relations": [relation]}) }}
+{%- endmacro %}
