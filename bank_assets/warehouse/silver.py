@@ -57,11 +57,15 @@ def raw_expr(column: str) -> str:
     Most values have nothing to trim: when the first character is above the space character and
     the last is none of the trimmed ones, the value is used as it is, and DuckDB's trim (slow with
     a character set: ~0.3 s per column of a million rows) only runs on the others; the token list
-    is only compared with values as short as its longest token. Same result either way."""
+    is only compared with values as short as its longest token. Same result either way.
+
+    The tokens are a ``list_contains`` list, not an ``IN (...)`` list: DuckDB plans a long IN list
+    as a join over every row, evaluating the trim for all of them whatever the CASE says (a large
+    month's transactions: the typing query 2.4 s -> 1.6-1.8 s, the same rows)."""
     c = q(column)
     tokens = ", ".join(lit(t) for t in NULL_TOKENS)
     longest = max(len(t) for t in NULL_TOKENS)
-    null_if_token = lambda v: f"CASE WHEN length({v}) <= {longest} AND {v} IN ({tokens}) THEN NULL ELSE {v} END"  # noqa: E731
+    null_if_token = lambda v: f"CASE WHEN length({v}) <= {longest} AND list_contains([{tokens}], {v}) THEN NULL ELSE {v} END"  # noqa: E731
     trimmed = f"trim({c}, {_WHITESPACE})"
     untrimmed_end = " AND ".join(f"NOT ends_with({c}, {ch})" for ch in _WHITESPACE.split(" || "))
     return f"CASE WHEN ascii({c}) > 32 AND {untrimmed_end} THEN {null_if_token(c)} ELSE {null_if_token(trimmed)} END"
