@@ -63,9 +63,10 @@ def raw_expr(column: str) -> str:
     as a join over every row, evaluating the trim for all of them whatever the CASE says (a large
     month's transactions: the typing query 2.4 s -> 1.6-1.8 s, the same rows)."""
     c = q(column)
-    tokens = ", ".join(lit(t) for t in NULL_TOKENS)
+    tokens = "[" + ", ".join(lit(t) for t in NULL_TOKENS) + "]"
     longest = max(len(t) for t in NULL_TOKENS)
-    null_if_token = lambda v: f"CASE WHEN length({v}) <= {longest} AND list_contains([{tokens}], {v}) THEN NULL ELSE {v} END"  # noqa: E731
+    is_token = lambda v: f"length({v}) <= {longest} AND list_contains({tokens}, {v})"  # noqa: E731
+    null_if_token = lambda v: f"CASE WHEN {is_token(v)} THEN NULL ELSE {v} END"  # noqa: E731
     trimmed = f"trim({c}, {_WHITESPACE})"
     untrimmed_end = " AND ".join(f"NOT ends_with({c}, {ch})" for ch in _WHITESPACE.split(" || "))
     return f"CASE WHEN ascii({c}) > 32 AND {untrimmed_end} THEN {null_if_token(c)} ELSE {null_if_token(trimmed)} END"
