@@ -133,8 +133,12 @@ def parent_status_column(fk: Column) -> str:
     return f"_{fk.name}_parent"
 
 
-def parent_keys_sql(fk: Column) -> str:
-    """Every key the child may link to, with its best PARENT_STATUS rank (0 = VALID)."""
+def parent_keys_sql(fk: Column, child: Contract) -> str:
+    """Every key the child's month links to, with its best PARENT_STATUS rank (0 = VALID).
+
+    Only keys the child's bronze month holds are ranked: the result is LEFT JOINed on the key, so
+    the others could never match, and grouping every key a big parent ever had is the cost (fraud
+    alerts -> transactions on a large month: 2.2M keys grouped, 0.84 s, for 68k alerts)."""
     ptable, pcol = fk.references.split(".")  # type: ignore[union-attr]
     parent = CONTRACTS[ptable]
     bronze_key = f"({raw_expr(pcol)})"
@@ -150,7 +154,11 @@ def parent_keys_sql(fk: Column) -> str:
             f"SELECT {q(pcol)} AS k, 0 AS rank FROM silver.{ptable} WHERE _partition_month <= $month",
             f"SELECT {bronze_key}, 1 FROM bronze.{ptable} WHERE _partition_month <= $month",
         ]
-    return f"SELECT k, min(rank) AS rank FROM ({' UNION ALL '.join(parts)}) WHERE k IS NOT NULL GROUP BY k"
+    wanted = f"SELECT {typed_expr(fk)} FROM bronze.{child.name} WHERE _partition_month = $month"
+    return (
+        f"SELECT k, min(rank) AS rank FROM ({' UNION ALL '.join(parts)}) "
+        f"WHERE k IS NOT NULL AND k IN ({wanted}) GROUP BY k"
+    )
 
 
 def money_pen_columns(contract: Contract) -> list[str]:
@@ -243,7 +251,7 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     typed = ",\n    ".join(f"{typed_from_raw(c, q(c.name + '__raw'))} AS {q(c.name)}" for c in contract.columns)
     joins, extra = [], []
     for i, c in enumerate(contract.foreign_keys):
-        joins.append(f"LEFT JOIN ({parent_keys_sql(c)}) fk{i} ON fk{i}.k = t.{q(c.name)}")
+        joins.append(f"LEFT JOIN ({parent_keys_sql(c, contract)}) fk{i} ON fk{i}.k = t.{q(c.name)}")
         labels = ", ".join(lit(s) for s in PARENT_STATUS)
         extra.append(
             f"CASE WHEN t.{q(c.name)} IS NOT NULL THEN [{labels}][fk{i}.rank + 1] END AS {q(parent_status_column(c))}"
