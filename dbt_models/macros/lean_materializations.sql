@@ -13,8 +13,9 @@
     * view: `create or replace view` in one statement.
 
     Everything else (the first build of a table, --full-refresh, a view replacing a table, Python
-    models, an on_schema_change other than fail) goes to the adapter's own materialization,
-    unchanged. A root-project materialization for the adapter is found before the adapter's own
+    models, an on_schema_change other than fail, a strategy other than append or a unique_key)
+    goes to the adapter's own materialization, unchanged. Grants and persisted docs are not
+    configured in this project; the lean path does not apply them. A root-project materialization for the adapter is found before the adapter's own
     (dbt's documented precedence); tests/test_library_seams.py fails if that stops being true or if
     the macros called below disappear, and tests/test_pipeline_gold.py builds every model with it.
 -#}
@@ -22,7 +23,8 @@
 {% materialization incremental, adapter="duckdb", supported_languages=["sql", "python"] -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- if model.language != "sql" or existing_relation is none or existing_relation.type != "table"
-            or should_full_refresh() or config.get("on_schema_change") != "fail" -%}
+            or should_full_refresh() or config.get("on_schema_change") != "fail"
+            or config.get("incremental_strategy") not in (none, "append") or config.get("unique_key") -%}
         {{ return(dbt.materialization_incremental_duckdb()) }}
     {%- endif -%}
     {%- set target_relation = this.incorporate(type="table") -%}
