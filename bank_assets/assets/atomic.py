@@ -35,12 +35,16 @@ Log = Callable[[str], None]
 _FINISHED_BAD = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 
-def settle(con: duckdb.DuckDBPyConnection, instance: DagsterInstance, current_run_id: str | None, log: Log) -> None:
-    """Commit the journal of runs that succeeded, roll back runs that failed or died.
+def settle(
+    con: duckdb.DuckDBPyConnection, instance: DagsterInstance, current_run_id: str | None, log: Log
+) -> journal.Overview:
+    """Commit the journal of runs that succeeded, roll back runs that failed or died. Returns the
+    journal as it is afterwards (one query when there was nothing to settle).
 
     A run this instance does not know (its instance was ephemeral or wiped) is committed: the
     warehouse holds what it wrote, and there is no record to judge it by."""
-    pending = [r for r in journal.pending_runs(con) if r != current_run_id]
+    view = journal.overview(con, current_run_id)
+    pending = [r for r in view.pending if r != current_run_id]
     if pending:
         sweep_dead_runs(instance, log)  # marks dead STARTED runs FAILED
     alive: set[str] = {current_run_id} if current_run_id else set()
@@ -63,11 +67,16 @@ def settle(con: duckdb.DuckDBPyConnection, instance: DagsterInstance, current_ru
                 continue
             n = journal.rollback(con, run_id, detail=f"died: {reason}")
             log(f"journal: run {run_id[:8]} died ({reason}); restored {n} partitions it replaced")
-    journal.forget_rolled_back(con, keep=alive)
+    if pending:
+        view = journal.overview(con, current_run_id)
+    journal.forget_rolled_back(con, keep=alive, rolled_back=view.rolled_back)
+    return view
 
 
-def refuse_if_rolled_back(con: duckdb.DuckDBPyConnection, run_id: str, step: str) -> None:
-    st = journal.state(con, run_id)
+def refuse_if_rolled_back(
+    con: duckdb.DuckDBPyConnection, run_id: str, step: str, view: journal.Overview | None = None
+) -> None:
+    st = (view or journal.overview(con, run_id)).state
     if st and st[0] == "rolled_back":
         raise Failure(description=f"{step} did not run: this run already failed in {st[1]} and was rolled back")
 
@@ -117,12 +126,12 @@ def atomic_step(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) 
 
 def prepare(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> None:
     """Settle earlier runs, then refuse if this run was already rolled back."""
-    retry_on_conflict(
+    view = retry_on_conflict(
         lambda: settle(con, context.instance, context.run.run_id, context.log.info),
         log=context.log.warning,
         what="journal settle",
     )
-    refuse_if_rolled_back(con, context.run.run_id, step_name(context))
+    refuse_if_rolled_back(con, context.run.run_id, step_name(context), view)
 
 
 def publish(context: AssetExecutionContext, con: duckdb.DuckDBPyConnection) -> int:

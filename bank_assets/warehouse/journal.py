@@ -78,42 +78,61 @@ def _now() -> dt.datetime:
 
 def save(con: duckdb.DuckDBPyConnection, run_id: str, scope: Scope, step: str) -> bool:
     """Copy the rows `scope` covers, once per run (the state before the run is what counts).
-    Call inside the transaction that replaces them. Returns whether a copy was taken now."""
+    Call inside the transaction that replaces them. Returns whether a copy was taken now.
+    When the scope holds no rows (a month loaded the first time), no copy table is made: the
+    entry's backup is NULL and a rollback only deletes what the run wrote there."""
     ensure(con)
-    seen = con.execute(
-        f"SELECT count(*) FROM {SCHEMA}.entries WHERE run_id = ? AND scope_key = ?", [run_id, scope.key]
-    ).fetchone()[0]
+    seen, seq, registered = con.execute(
+        f"SELECT count(*) FILTER (WHERE scope_key = ?), coalesce(max(seq), 0) + 1, "
+        f"(SELECT count(*) FROM {SCHEMA}.runs WHERE run_id = ?) FROM {SCHEMA}.entries WHERE run_id = ?",
+        [scope.key, run_id, run_id],
+    ).fetchone()
     if seen:
         return False
-    seq = con.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {SCHEMA}.entries WHERE run_id = ?", [run_id]).fetchone()[
-        0
-    ]
-    backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
     existed = table_exists(con, scope.table)
-    if existed:
+    backup: str | None = None
+    if existed and con.execute(f"SELECT EXISTS (SELECT 1 FROM {scope.table} WHERE {scope.predicate})").fetchone()[0]:
+        backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
         con.execute(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {scope.table} WHERE {scope.predicate}")
     con.execute(
         f"INSERT INTO {SCHEMA}.entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, seq, scope.key, scope.table, scope.predicate, scope.id_column, existed, backup, step, _now()],
     )
-    if not con.execute(f"SELECT count(*) FROM {SCHEMA}.runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+    if not registered:
         con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'open', ?, NULL, ?)", [run_id, step, _now()])
     return True
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What a step needs to know of the journal before it writes (two small reads)."""
+
+    pending: list[str]  # runs whose copies are still held
+    rolled_back: list[str]  # runs marked rolled back
+    state: tuple[str, str | None, str | None] | None  # (state, step, detail) of the asking run
+
+
+def overview(con: duckdb.DuckDBPyConnection, run_id: str | None) -> Overview:
+    if not table_exists(con, f"{SCHEMA}.runs"):
+        return Overview([], [], None)
+    runs = con.execute(f"SELECT run_id, state, step, detail FROM {SCHEMA}.runs ORDER BY run_id").fetchall()
+    pending = con.execute(f"SELECT DISTINCT run_id FROM {SCHEMA}.entries ORDER BY run_id").fetchall()
+    mine = next((r for r in runs if r[0] == run_id), None)
+    return Overview(
+        [r[0] for r in pending],
+        [r[0] for r in runs if r[1] == "rolled_back"],
+        (mine[1], mine[2], mine[3]) if mine else None,
+    )
+
+
 def state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | None, str | None] | None:
     """(state, step, detail) of a run in the journal, or None if it saved nothing."""
-    if not table_exists(con, f"{SCHEMA}.runs"):
-        return None
-    row = con.execute(f"SELECT state, step, detail FROM {SCHEMA}.runs WHERE run_id = ?", [run_id]).fetchone()
-    return (row[0], row[1], row[2]) if row else None
+    return overview(con, run_id).state
 
 
 def pending_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Runs whose copies are still held (open, or finished but not yet settled)."""
-    if not table_exists(con, f"{SCHEMA}.entries"):
-        return []
-    return [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM {SCHEMA}.entries ORDER BY 1").fetchall()]
+    return overview(con, None).pending
 
 
 @contextmanager
@@ -155,6 +174,10 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
                 else:
                     con.execute(f"DROP TABLE IF EXISTS {table}")  # the run created it
                 continue
+            if backup is None:  # the scope held no rows: remove what the run wrote there
+                if table_exists(con, table):
+                    con.execute(f"DELETE FROM {table} WHERE {predicate}")
+                continue
             if not table_exists(con, table):
                 con.execute(f"CREATE TABLE {table} AS SELECT * FROM {backup}")
             else:
@@ -170,10 +193,8 @@ def rollback(con: duckdb.DuckDBPyConnection, run_id: str, step: str | None = Non
 def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     """The run succeeded: drop its copies. Returns the number of scopes it had saved."""
     ensure(con)
-    backups = [
-        r[0]
-        for r in con.execute(f"SELECT backup FROM {SCHEMA}.entries WHERE run_id = ? AND existed", [run_id]).fetchall()
-    ]
+    sql = f"SELECT backup FROM {SCHEMA}.entries WHERE run_id = ? AND backup IS NOT NULL"
+    backups = [r[0] for r in con.execute(sql, [run_id]).fetchall()]
     n = con.execute(f"SELECT count(*) FROM {SCHEMA}.entries WHERE run_id = ?", [run_id]).fetchone()[0]
     with _transaction(con):
         for b in backups:
@@ -182,13 +203,11 @@ def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     return n
 
 
-def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str]) -> None:
-    """Drop 'rolled_back' markers of runs that are over (kept for runs still executing steps)."""
-    if table_exists(con, f"{SCHEMA}.runs"):
-        ids = [
-            r[0]
-            for r in con.execute(f"SELECT run_id FROM {SCHEMA}.runs WHERE state = 'rolled_back'").fetchall()
-            if r[0] not in keep
-        ]
-        for run_id in ids:
+def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str], rolled_back: list[str] | None = None) -> None:
+    """Drop 'rolled_back' markers of runs that are over (kept for runs still executing steps).
+    `rolled_back`: the marked runs, when the caller has just read them (`overview`)."""
+    if rolled_back is None:
+        rolled_back = overview(con, None).rolled_back
+    for run_id in rolled_back:
+        if run_id not in keep:
             con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])

@@ -266,6 +266,10 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     else:
         extra.append("NULL::DECIMAL(18,6) AS _fx_rate")
     case = " ".join(f"WHEN {cond} THEN '{code}|{col}'" for cond, code, col in _rules(contract))
+    # _typed keeps the landing values only as the JSON record of a rejected row: a valid row
+    # carries its typed columns alone (half the width to materialize).
+    raw_names = ", ".join(q(c.name + "__raw") for c in contract.columns)
+    record = ", ".join(f"{q(c)} := {q(c + '__raw')}" for c in contract.column_names)
     typed_sql = f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH r AS (
@@ -276,13 +280,20 @@ WITH r AS (
   SELECT r.*,
     {typed}
   FROM r
+), checked AS (
+  SELECT t.*, {", ".join(extra)}, CASE {case} ELSE NULL END AS _reject
+  FROM t {" ".join(joins)}
 )
-SELECT t.*, {", ".join(extra)}, CASE {case} ELSE NULL END AS _reject
-FROM t {" ".join(joins)}"""
+SELECT * EXCLUDE ({raw_names}),
+  CASE WHEN _reject IS NOT NULL THEN to_json(struct_pack({record}))::VARCHAR END AS _record
+FROM checked"""
 
+    # A rate of exactly 1 (PEN) leaves the amount as it is: no DECIMAL(38) product for most rows.
     pen = (
         [
-            f"CAST(round(CAST({q(c.name)} AS DECIMAL(38,2)) * _fx_rate, 2) AS DECIMAL(18,2)) AS {q(c.name + '_pen')}"
+            f"CASE WHEN _fx_rate = 1 THEN {q(c.name)} "
+            f"ELSE CAST(round(CAST({q(c.name)} AS DECIMAL(38,2)) * _fx_rate, 2) AS DECIMAL(18,2)) END "
+            f"AS {q(c.name + '_pen')}"
             for c in contract.money_columns
         ]
         if contract.currency_column
@@ -300,12 +311,11 @@ SELECT {cols}, _source_file, _source_row, _ingested_at, {part_value} AS _partiti
 FROM _typed WHERE _reject IS NULL
 {dedupe}
 ORDER BY _source_row"""
-    record = ", ".join(f"{q(c)} := {q(c + '__raw')}" for c in contract.column_names)
     rejects = f"""
 CREATE OR REPLACE TEMP TABLE {rejects_stage_table(contract)} AS
 SELECT {part_value} AS _partition_month, _source_file, _source_row,
   split_part(_reject, '|', 1) AS reason_code, split_part(_reject, '|', 2) AS reason_column,
-  to_json(struct_pack({record}))::VARCHAR AS record
+  _record AS record
 FROM _typed WHERE _reject IS NOT NULL
 ORDER BY _source_row"""
     return [typed_sql, stage, rejects]
