@@ -56,8 +56,16 @@ def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
         return held.cursor()
     con = duckdb.connect(path, read_only=read_only)
     con.execute(f"SET memory_limit = '{memory_limit()}'")
+    if not read_only:
+        # DuckDB checkpoints when a commit finds more than 16 MB of WAL: several times a month,
+        # each one rewriting every table touched since the last. One checkpoint when the
+        # warehouse is released (hold's last exit) does that work once.
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     return con
 
+
+#: WAL size at which a commit checkpoints (DuckDB's default is 16 MB); see :func:`_open`.
+CHECKPOINT_THRESHOLD = "512MB"
 
 _HELD: dict[str, tuple[duckdb.DuckDBPyConnection, int]] = {}
 _HELD_LOCK = threading.Lock()
