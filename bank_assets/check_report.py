@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dagster import AssetCheckEvaluation, AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, MetadataValue
 
-from bank_assets.assets.gold import dbt_resource
+from bank_assets.assets.dbt_project import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import defs, monthly_job
 from bank_assets.resources import LandingZone, Warehouse, report_resources

@@ -21,7 +21,8 @@ from dagster import (
 
 from bank_assets.assets.analytics import analytics_assets
 from bank_assets.assets.bronze import bronze_assets
-from bank_assets.assets.gold import dbt_resource, gold_assets
+from bank_assets.assets.dbt_project import dbt_resource
+from bank_assets.assets.gold import gold_assets
 from bank_assets.assets.landing import landing_files
 from bank_assets.assets.reports import report_assets
 from bank_assets.assets.silver import silver_assets

@@ -173,7 +173,7 @@ def free_slots(instance: DagsterInstance, run_id: str) -> str:
     return "freed " + ", ".join(f"{n} {key} slot{'s' if n > 1 else ''}" for key, n in held.items())
 
 
-def _dead_reason(instance: DagsterInstance, record: RunRecord, now: float) -> str | None:
+def dead_reason(instance: DagsterInstance, record: RunRecord, now: float) -> str | None:
     """Why the run's process is gone, or None if it may be alive (or is not ours to judge)."""
     run = record.dagster_run
     host = run.tags.get(HOST_TAG)
@@ -221,7 +221,7 @@ def sweep_dead_runs(instance: DagsterInstance, log: Log) -> list[str]:
     in_progress = RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
     for record in instance.get_run_records(filters=in_progress):
         run = record.dagster_run
-        reason = _dead_reason(instance, record, now)
+        reason = dead_reason(instance, record, now)
         if reason is None:
             continue
         current = instance.get_run_by_id(run.run_id)  # it may have finished while we looked

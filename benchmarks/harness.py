@@ -103,7 +103,7 @@ def count_lines(path: Path) -> int:
 
 
 def bench_generator(scale: str, repeats: int) -> dict[str, Any]:
-    from bank_assets.synthetic.bench import run
+    from benchmarks.generator import run
 
     r = run(scale=scale, repeats=repeats)
     return {"rows": r["rows"], "seconds": r["total_s"], "generator_rows_per_s": r["rows_per_s"]}
@@ -241,7 +241,7 @@ def bench_month(
 ) -> dict[str, Any]:
     from dagster import DagsterInstance
 
-    from bank_assets.assets.gold import dbt_resource
+    from bank_assets.assets.dbt_project import dbt_resource
     from bank_assets.resources import LandingZone, Warehouse, report_resources
     from bank_assets.run import run_steps
     from benchmarks.pandas_sql import run_pandas_sql

@@ -4,7 +4,7 @@
         ...
 
 Uses the Debian packages (``apt-get install postgresql``) through the cluster logic shared with
-the lakehouse stack (``bank_assets.lakehouse.stack.start_postgres``): ``initdb``/``pg_ctl`` from
+the lakehouse stack (``devtools.stack.start_postgres``): ``initdb``/``pg_ctl`` from
 ``/usr/lib/postgresql/<version>/bin`` (newest version). A new cluster is initialised in a
 temporary directory, listens on 127.0.0.1 only, on a free port, with trust authentication on
 loopback, and its default settings otherwise (as a seed project's server would run). initdb
@@ -22,8 +22,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bank_assets.lakehouse.stack import PG_BIN_GLOB, free_port, pg_bin, postgres_cluster, postgres_unavailable_reason
-from bank_assets.lakehouse.stack import PG_OS_USER as OS_USER
+from devtools.stack import PG_BIN_GLOB, free_port, pg_bin, postgres_cluster, postgres_unavailable_reason
+from devtools.stack import PG_OS_USER as OS_USER
 
 __all__ = [
     "OS_USER",

@@ -10,4 +10,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --lakehouse
-exec .venv/bin/python -m benchmarks.lakehouse "$@"
+exec .venv/bin/python -m devtools.lakehouse_demo "$@"

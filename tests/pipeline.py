@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetSelection, DagsterInstance, ExecuteInProcessResult, materialize
 
-from bank_assets.assets.gold import dbt_resource
+from bank_assets.assets.dbt_project import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import all_assets
 from bank_assets.resources import LandingZone, Warehouse, report_resources

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from bank_assets.contracts import CONTRACTS, SQL_TYPES
 from bank_assets.layout import landing_file
+from bank_assets.settings import DBT_PROJECT_DIR
 
 
 def test_every_contract_is_coherent():
@@ -36,3 +38,55 @@ def test_landing_headers_match_contracts(dirty_landing):
         with path.open(encoding="utf-8", newline="") as f:
             header = next(csv.reader(f))
         assert header == c.column_names, name
+
+
+def _manifest() -> dict:
+    return json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_dbt_sources_flag_exactly_the_contracts_pii_columns():
+    """PII is declared in contracts.py; the silver sources' meta.pii (what dbt docs show) agrees."""
+    flagged: dict[str, set[str]] = {}
+    for node in _manifest()["sources"].values():
+        if node["source_name"] == "silver" and node["name"] in CONTRACTS:
+            flagged[node["name"]] = {c for c, col in node["columns"].items() if col.get("meta", {}).get("pii")}
+    assert set(flagged) == set(CONTRACTS)
+    for name, contract in CONTRACTS.items():
+        assert flagged[name] == set(contract.pii_columns), name
+
+
+#: gold columns whose values gold computes (no contract column declares them)
+COMPUTED_IN_GOLD = {
+    ("churn_risk", "risk_band"),
+    ("fct_loan_payments", "delinquency_bucket"),
+    ("dim_product", "product_family"),
+    ("fct_fraud_alerts", "status_at_month_end"),
+    ("velocity_alerts_daily", "rule"),
+    ("fraud_alert_ageing", "age_bucket"),
+}
+
+
+def test_dbt_accepted_values_are_the_contracts():
+    """Every accepted-values rule of a gold model lists the values a contract accepts for that
+    column (for a column several tables carry, e.g. `product`, one table's list or all of them
+    together), unless gold computes the column itself (COMPUTED_IN_GOLD)."""
+    declared: dict[str, list[frozenset[str]]] = {}
+    for contract in CONTRACTS.values():
+        for col in contract.columns:
+            if col.accepted:
+                declared.setdefault(col.name, []).append(frozenset(col.accepted))
+    seen = 0
+    for node in _manifest()["nodes"].values():
+        if node["resource_type"] != "test" or node.get("test_metadata", {}).get("name") != "row_rules":
+            continue
+        model = node["attached_node"].split(".")[-1]
+        for rule in node["test_metadata"]["kwargs"]["rules"]:
+            if "accepted_values" not in rule:
+                continue
+            seen += 1
+            column, values = rule["column"], frozenset(rule["accepted_values"])
+            if (model, column) in COMPUTED_IN_GOLD:
+                continue
+            options = declared.get(column, [])
+            assert values in options or values == frozenset().union(*options), (model, column, sorted(values))
+    assert seen >= 20

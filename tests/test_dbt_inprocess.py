@@ -7,7 +7,7 @@ import json
 import os
 
 from bank_assets.assets.dbt_inprocess import InProcessDbt
-from bank_assets.assets.gold import dbt_project
+from bank_assets.assets.dbt_project import dbt_project
 
 
 def run(tmp_path, *args: str) -> tuple[int | None, list[dict]]:

@@ -39,3 +39,21 @@ def _fresh_by_header(source: Path, cached: Path) -> bool:
     header, st = cached.read_bytes()[:16], source.stat()
     mtime, size = (int.from_bytes(header[i : i + 4], "little") for i in (8, 12))
     return (mtime, size) == (int(st.st_mtime) & 0xFFFFFFFF, st.st_size & 0xFFFFFFFF)
+
+
+def test_dbt_profile_defaults_are_the_settings_defaults():
+    """dbt's profiles.yml falls back to the same defaults as bank_assets/settings.py when an env
+    var is unset (its relative paths are from dbt_models/, the settings' from the project root)."""
+    import re
+
+    from bank_assets.settings import DBT_PROJECT_DIR, DEFAULTS, resolve
+
+    text = (DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    found = re.findall(r"env_var\('(BANK_\w+)', '([^']*)'\)", text)
+    shared = [(name, default) for name, default in found if name in DEFAULTS]
+    assert {name for name, _ in shared} >= {"BANK_WAREHOUSE", "BANK_DUCKDB_MEMORY_LIMIT"}
+    for name, default in shared:
+        if name == "BANK_WAREHOUSE":
+            assert str((DBT_PROJECT_DIR / default).resolve()) == resolve(DEFAULTS[name])
+        else:
+            assert default == DEFAULTS[name], name

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from bank_assets.assets.gold import WINDOW_ENV, month_window, plain_dbt_error, window_env
+from bank_assets.assets.dbt_inprocess import WINDOW_ENV
+from bank_assets.assets.gold import month_window, plain_dbt_error, window_env
 
 
 def test_one_month_is_a_half_open_window():

@@ -1,7 +1,7 @@
 """The lakehouse profile: DuckLake (catalog in PostgreSQL, Parquet in an S3 bucket), dagster-postgres,
 Celery workers; the same assets and dbt models as the embedded default.
 
-The tests that need servers start their own (bank_assets.lakehouse.stack: PostgreSQL, SeaweedFS,
+The tests that need servers start their own (devtools.stack: PostgreSQL, SeaweedFS,
 Redis on 127.0.0.1). Where those are not installed they are skipped, except in CI, where
 BANK_REQUIRE_LAKEHOUSE=1 makes a missing server a failure.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -21,7 +22,7 @@ import duckdb
 import pytest
 
 from bank_assets.lakehouse import profile
-from bank_assets.lakehouse.stack import local_stack, unavailable_reason
+from devtools.stack import local_stack, unavailable_reason
 
 pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
 
@@ -241,13 +242,19 @@ def test_backfill_through_the_daemon_on_two_workers_equals_the_embedded_default(
     succeeds, each layer's Parquet sits in one folder per month, and every gold table has the
     same rows (count and the sum of row hashes) as the embedded default on the same files."""
     need_stack()
-    cmd = [PY, "-m", "benchmarks.lakehouse", "--months", "2", "--scale", "tiny", "--workers", "2"]
+    result = ROOT / ".pytest_cache" / f"lakehouse-demo-{os.getpid()}.json"
+    result.parent.mkdir(exist_ok=True)
+    cmd = [PY, "-m", "devtools.lakehouse_demo", "--months", "2", "--scale", "tiny", "--workers", "2"]
+    cmd += ["--result", str(result)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BANK_", "DAGSTER_"))}
     cp = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400)
     print(cp.stdout[-6000:])
     assert cp.returncode == 0, f"{cp.stdout[-4000:]}\n{cp.stderr[-4000:]}"
-    assert "up to 2 runs at once" in cp.stdout, "the two months did not run side by side"
-    equal = re.search(r"gold checksums vs embedded: (\d+)/(\d+) tables equal", cp.stdout)
-    assert equal and equal.group(1) == equal.group(2) and int(equal.group(2)) >= 20, cp.stdout[-3000:]
-    assert ", 0 failed," in cp.stdout
-    assert "every server this run started is stopped" in cp.stdout
+    summary = json.loads(result.read_text())
+    result.unlink()
+    (trial,) = summary["trials"]
+    assert trial["max_parallel_runs"] == 2, "the two months did not run side by side"
+    assert trial["gold_tables"] >= 20 and trial["gold_tables_equal"] == trial["gold_tables"], trial["differs"]
+    assert trial["failed"] == [] and summary["problems"] == 0
+    assert all(n == 2 for n in trial["month_folders"].values()), trial["month_folders"]
+    assert summary["servers_stopped"]

@@ -7,6 +7,9 @@
 * dbt_models/macros/lean_materializations.sql replaces dbt-duckdb's incremental and dbt's view
   materializations on their common path and hands every other case back to them by name: pinned
   below (dbt must pick the root project's materialization first, and the names must exist).
+* bank_assets/instance_storage.py keeps one engine per shard in Dagster's SQLite event log.
+* bank_assets/resources.py widens the slice dagster-duckdb's IO manager reads to every month up
+  to the run's last (the analytics' history): it overrides DbIOManager._get_table_slice.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.core import resource as resource_module
 
 from bank_assets.assets import dbt_inprocess
-from bank_assets.assets.gold import dbt_resource
+from bank_assets.assets.dbt_project import dbt_resource
 
 REPO = Path(__file__).resolve().parents[1]
 SEAM = "dagster-dbt changed underneath bank_assets/assets/dbt_inprocess.py"
@@ -257,3 +260,17 @@ def test_a_batch_is_stored_whole_or_not_at_all(tmp_path, monkeypatch):
             original(broken)
         assert len(instance.all_logs(result.run_id)) == before  # the first event of the batch was rolled back
         assert storage._batch.conns is None
+
+
+def test_the_io_manager_slice_we_widen_is_still_built_where_we_override_it():
+    """resources._GoldDbIOManager overrides DbIOManager._get_table_slice and rebuilds the slice's
+    partition dimensions; load_input must still get its slice from that method."""
+    from dagster._core.storage.db_io_manager import DbIOManager, TablePartitionDimension, TableSlice
+
+    seam = "dagster changed underneath bank_assets/resources.py (_GoldDbIOManager)"
+    method = getattr(DbIOManager, "_get_table_slice", None)
+    assert method is not None, f"{seam}: DbIOManager._get_table_slice is gone"
+    assert list(inspect.signature(method).parameters) == ["self", "context", "output_context"], seam
+    assert "self._get_table_slice(" in inspect.getsource(DbIOManager.load_input), f"{seam}: load_input"
+    assert {"partition_dimensions"} <= set(TableSlice._fields), f"{seam}: TableSlice fields {TableSlice._fields}"
+    assert list(TablePartitionDimension._fields)[:2] == ["partition_expr", "partitions"], seam

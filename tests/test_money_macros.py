@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from bank_assets.assets.gold import dbt_project
+from bank_assets.assets.dbt_project import dbt_project
 
 PROJECT = Path(dbt_project.project_dir)
 COLUMNS = {"money": 2, "ratio6": 6, "ratio4": 4}  # output column -> scale

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetSelection, instance_for_test, materialize
 
-from bank_assets.assets.gold import dbt_project
+from bank_assets.assets.dbt_project import dbt_project
 from bank_assets.definitions import all_assets, defs
 
 from . import independent

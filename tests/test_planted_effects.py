@@ -163,6 +163,23 @@ def test_churn_model_is_judged_out_of_time_and_beats_chance(bank: dict) -> None:
     assert roc_auc_score(test["churned"], test["complained_2m"]) > 0.55
 
 
+def test_churn_model_is_fit_once_for_its_two_tables(bank: dict, monkeypatch) -> None:
+    """churn_scores and churn_model_evaluation come from one fit per panel and month; each caller
+    gets its own copy (changing it changes nothing the other reads)."""
+    fits: list[dt.date] = []
+    fit = predictive._fit_churn_model
+    monkeypatch.setattr(predictive, "_fit_churn_model", lambda panel, m: fits.append(m) or fit(panel, m))
+    monkeypatch.setattr(predictive, "_FITS", {})
+    scores, ev = predictive.churn_model(bank["panel"], as_of(23))
+    scores["churn_probability"] = -1.0
+    again, ev_again = predictive.churn_model(bank["panel"].copy(), as_of(23))
+    assert fits == [as_of(23)]
+    assert again["churn_probability"].between(0, 1).all()
+    pd.testing.assert_frame_equal(ev, ev_again)
+    predictive.churn_model(bank["panel"], as_of(22))
+    assert fits == [as_of(23), as_of(22)]  # another month is another fit
+
+
 def test_forecast_interval_covers_the_next_months(bank: dict) -> None:
     f = predictive.volume_forecast(bank["summary"], as_of(17))
     actual = bank["summary"].groupby("summary_month")["n_transactions"].sum()

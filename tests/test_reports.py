@@ -262,3 +262,22 @@ def test_analytics_pages_draw_the_new_marts_as_the_warehouse_holds_them(built):
     finally:
         page.close()
     assert page.errors == [], page.errors
+
+
+def test_every_table_the_reports_read_has_its_month_column_from_one_declaration():
+    """The dashboards select months by month_column(table): a gold model's meta.partition_column
+    (manifest), an analytics table's as_of_month. Each is a column the table declares."""
+    from bank_assets.analytics.tables import TABLES
+    from bank_assets.reports import analytics_pages, dashboard
+    from bank_assets.reports.month_columns import gold_month_columns, month_column
+
+    manifest = json.loads((PROJECT_ROOT / "dbt_models" / "target" / "manifest.json").read_text())
+    gold_columns = {n["name"]: set(n["columns"]) for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    read = {*dashboard.MONTH_TABLES, *dashboard.HISTORY_TABLES, *analytics_pages.TABLES_READ}
+    for table in sorted(read):
+        column = month_column(table)
+        declared = set(TABLES[table].schema) if table in TABLES else gold_columns[table]
+        assert column in declared, (table, column)
+    assert month_column("transaction_anomalies") == gold_month_columns()["transaction_anomalies"]
+    with pytest.raises(KeyError):
+        month_column("no_such_table")

@@ -50,10 +50,27 @@ def _model() -> object:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
 
+#: churn_model's recent results by (as_of, panel content): churn_scores and churn_model_evaluation
+#: are two tables of one fit, so a run fits the model once per month
+_FITS: dict[tuple[dt.date, int, tuple[int, ...]], tuple[pd.DataFrame, pd.DataFrame]] = {}
+_FITS_KEPT = 4
+
+
 def churn_model(panel: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores of the customers active at `as_of`, the out-of-time evaluation). The model is judged
     on the latest labelled month after training on the months before it, then refit on every
-    labelled month to score the partition's month."""
+    labelled month to score the partition's month. The same panel and month give the same fit,
+    computed once in a process (the second caller gets copies of the first result)."""
+    key = (as_of, int(pd.util.hash_pandas_object(panel, index=True).sum()), panel.shape)
+    if key not in _FITS:
+        if len(_FITS) >= _FITS_KEPT:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = _fit_churn_model(panel, as_of)
+    scores, evaluation = _FITS[key]
+    return scores.copy(), evaluation.copy()
+
+
+def _fit_churn_model(panel: pd.DataFrame, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sklearn.metrics import roc_auc_score
 
     complete = panel.dropna(subset=[f for f in FEATURES if f in panel.columns])  # complete cases only

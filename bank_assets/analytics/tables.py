@@ -20,6 +20,9 @@ from bank_assets.analytics import causal, credit, diagnostic, exploratory, infer
 from bank_assets.analytics.estimable import notes_of, with_notes
 from bank_assets.analytics.panel import churn_panel
 
+#: the month column of every analytics table (its rows' as-of month, the partition it is written to)
+ANALYTICS_MONTH_COLUMN = "as_of_month"
+
 Inputs = Mapping[str, pd.DataFrame]
 Compute = Callable[[dt.date], pd.DataFrame]
 

@@ -34,7 +34,7 @@ from dagster import (
 )
 
 from bank_assets.analytics.estimable import Note, notes_of
-from bank_assets.analytics.tables import ANALYTICS_INPUTS, TABLES, AnalyticsTable
+from bank_assets.analytics.tables import ANALYTICS_INPUTS, ANALYTICS_MONTH_COLUMN, TABLES, AnalyticsTable
 from bank_assets.assets.common import (
     GOLD_POOL,
     OWNER,
@@ -44,7 +44,7 @@ from bank_assets.assets.common import (
     months_of,
     partitioned_check_spec,
 )
-from bank_assets.assets.gold import GOLD_AUTOMATION
+from bank_assets.assets.gold_translator import GOLD_AUTOMATION
 from bank_assets.partitions import monthly_partitions
 from bank_assets.settings import DBT_PROJECT_DIR
 
@@ -54,7 +54,7 @@ DOCS_YML = Path(DBT_PROJECT_DIR) / "models" / "analytics" / "_analytics__sources
 SCHEMAS: dict[str, Mapping[str, str]] = {name: t.schema for name, t in TABLES.items()}
 GROUP = "analytics"
 TAGS = {"dagster/kind/pandas": "", "dagster/kind/duckdb": ""}
-PARTITION = {"partition_expr": "as_of_month"}
+PARTITION = {"partition_expr": ANALYTICS_MONTH_COLUMN}
 
 
 @cache

@@ -25,7 +25,7 @@ import duckdb
 from dagster import AssetExecutionContext, DagsterInstance, DagsterRunStatus, Failure
 
 from bank_assets.lakehouse.profile import retry_on_conflict
-from bank_assets.recovery import _dead_reason, sweep_dead_runs
+from bank_assets.recovery import dead_reason, sweep_dead_runs
 from bank_assets.warehouse import journal
 from bank_assets.warehouse.bronze import LandingFileError
 from bank_assets.warehouse.connection import rollback_if_open
@@ -60,7 +60,7 @@ def settle(
                 log(f"journal: run {run_id[:8]} ended {run.status.value}; restored {n} partitions it replaced")
         else:
             record = instance.get_run_record_by_id(run_id)
-            reason = _dead_reason(instance, record, time.time()) if record else "it has no record"
+            reason = dead_reason(instance, record, time.time()) if record else "it has no record"
             if reason is None:
                 alive.add(run_id)
                 log(f"journal: run {run_id[:8]} is still {run.status.value}; leaving its journal alone")

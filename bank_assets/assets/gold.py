@@ -24,81 +24,36 @@ when the invocation ends (and by the next run if a killed run left one behind).
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import shutil
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dagster import (
-    AssetExecutionContext,
-    AssetKey,
-    AutomationCondition,
-    Failure,
-    MetadataValue,
-    Output,
-    PartitionMapping,
-    TableColumn,
-    TableSchema,
-    TimeWindowPartitionMapping,
-)
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+from dagster import AssetExecutionContext, AssetKey, Failure, Output, TableColumn, TableSchema
+from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtError
 
 from bank_assets.assets import gold_checks
 from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
-from bank_assets.assets.common import (
-    GOLD_POOL,
-    OWNER,
-    SINGLE_RUN,
-    check_outputs,
-    partition_keys,
-    partitioned_check_spec,
-)
-from bank_assets.assets.dbt_inprocess import WINDOW_ENV, InProcessDbtCliResource, environ
-from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env, retry_on_conflict
+from bank_assets.assets.common import GOLD_POOL, SINGLE_RUN, check_outputs, partition_keys
+from bank_assets.assets.dbt_inprocess import WINDOW_ENV, environ
+from bank_assets.assets.dbt_project import dbt_project, dbt_project_manifest, model_nodes, prepared_manifest_path
+from bank_assets.assets.gold_journal import save_journal
+from bank_assets.assets.gold_translator import translator
+from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env
 from bank_assets.partitions import monthly_partitions
 from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
-from bank_assets.settings import DBT_PROJECT_DIR, months_per_run
-from bank_assets.warehouse import journal
-from bank_assets.warehouse.connection import rollback_if_open
+from bank_assets.settings import months_per_run
 
-#: every month up to the partition's own (the lakehouse profile's silver -> gold dependency)
-SILVER_HISTORY = TimeWindowPartitionMapping(
-    start_offset=-len(monthly_partitions.get_partition_keys()), end_offset=0, allow_nonexistent_upstream_partitions=True
-)
 #: Production builds: models and data tests. dbt unit tests check model logic on fixed inputs;
 #: they run in the test suite (tests/test_pipeline_gold.py), not on every partition (~1.5 s a build).
 #: --no-write-json: dbt would rewrite manifest.json (1.9 MB) and run_results.json into the
 #: invocation's folder, which is deleted afterwards; dagster-dbt reads dbt's event stream instead.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-write-json"]
-
-# dbt lives beside this interpreter; make it findable when the virtualenv is not activated
-# (DbtProject.prepare_if_dev and run workers started by `dagster dev` look it up on PATH).
-_VENV_BIN = str(Path(sys.prefix) / "bin")
-if shutil.which("dbt") is None and (Path(_VENV_BIN) / "dbt").exists():
-    os.environ["PATH"] = _VENV_BIN + os.pathsep + os.environ.get("PATH", "")
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()  # `dagster dev` re-parses; elsewhere scripts/setup.sh prepares the manifest
-
-if not dbt_project.manifest_path.exists():
-    raise FileNotFoundError(
-        f"{dbt_project.manifest_path} is missing: prepare the dbt project first with "
-        f"`bash scripts/setup.sh` (it runs `dbt parse` in dbt_models/)."
-    )
 
 
 def window_env(start: dt.date, end: dt.date) -> dict[str, str]:
@@ -141,79 +96,6 @@ def invocation_target(context: AssetExecutionContext, name: str, warehouse_path:
         shutil.rmtree(path, ignore_errors=True)
 
 
-#: Gold follows its parents on its own, month by month: a partition is requested when a parent's
-#: partition was updated (by a run that did not already build it), once no parent partition is
-#: missing or in progress and it is not in progress itself. Unlike eager(), any month qualifies,
-#: not only the latest, and a month whose silver was never loaded is never requested.
-GOLD_AUTOMATION = (
-    AutomationCondition.any_deps_updated().since_last_handled()
-    & ~AutomationCondition.any_deps_missing()
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-).with_label("after parents, month by month")
-
-
-class BankDbtTranslator(DagsterDbtTranslator):
-    """Gold group, one owner, dbt + duckdb kinds; sources map to silver assets via their meta;
-    every model and test is monthly (checks are recorded on their month)."""
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "gold"
-
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
-        return [OWNER]
-
-    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
-        return {**super().get_tags(dbt_resource_props), "dagster/kind/duckdb": ""}
-
-    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
-        """dagster-dbt's metadata plus ``partition_expr``, the model's month column
-        (``meta.partition_column``): dagster-duckdb's IO manager filters on it when a Python
-        asset loads a month of this table (the reports group, bank_assets.resources.GoldTableReader)."""
-        column = (dbt_resource_props.get("config", {}).get("meta") or {}).get("partition_column")
-        return {**super().get_metadata(dbt_resource_props), **({"partition_expr": column} if column else {})}
-
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
-        return GOLD_AUTOMATION
-
-    def get_partition_mapping(
-        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
-    ) -> PartitionMapping | None:
-        """On the lakehouse profile a gold month depends on silver of every month up to it.
-
-        Month M's SCD2 versions and periodic snapshots read the months before it. The embedded
-        profile builds one month at a time; the lakehouse loads months of silver side by side, so
-        the dependency is declared: a backfill requests gold for a month only once silver of every
-        earlier month it targets is in, so gold runs are queued oldest month first (and the
-        `gold_months` pool runs them one at a time, in that order)."""
-        if is_lakehouse() and dbt_parent_resource_props.get("resource_type") == "source":
-            return SILVER_HISTORY
-        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key: ["silver", t]
-        return AssetKey(["gold", dbt_resource_props["name"]])
-
-    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):  # type: ignore[override]
-        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        if spec is None:
-            return None
-        test = manifest["nodes"][unique_id]
-        description, metadata = spec.description, dict(spec.metadata or {})
-        if gold_checks.is_row_rules(test):
-            description = gold_checks.describe(test, spec.asset_key.path[-1])
-            metadata["rules"] = MetadataValue.json(gold_checks.declared_rules(test))
-        elif not description:
-            description = gold_checks.leading_comment(test.get("raw_code") or "")
-        return partitioned_check_spec(
-            spec.name, spec.asset_key, description, spec.blocking, spec.additional_deps, metadata
-        )
-
-
-translator = BankDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
-
-
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: dagster-dbt points at dbt.log, which the in-process invocation does not write (and whose
 #: folder is removed when the invocation ends): drop the pointer rather than name a missing file.
@@ -228,8 +110,7 @@ def plain_dbt_error(message: str) -> str:
 def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[AssetKey, TableSchema]:
     """Every column of each built model, with its type from the warehouse and its description
     from the model's yml (so the UI shows the full schema, not only the documented columns)."""
-    manifest = dbt_project_manifest()
-    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    nodes = model_nodes()
     wanted = {(nodes[k.path[-1]]["schema"], nodes[k.path[-1]]["alias"]): k for k in keys if k.path[-1] in nodes}
     columns: dict[AssetKey, list[TableColumn]] = {}
     with warehouse.connect() as con:
@@ -244,49 +125,6 @@ def column_schemas(warehouse: Warehouse, keys: Iterable[AssetKey]) -> dict[Asset
         doc = nodes[key.path[-1]]["columns"].get(column, {}).get("description", "")
         columns.setdefault(key, []).append(TableColumn(column, data_type, description=doc or None))
     return {k: TableSchema(columns=cols) for k, cols in columns.items()}
-
-
-_SCD2_HOOK = re.compile(r"scd2_close_versions\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)")
-
-
-def journal_scopes(keys: Iterable[AssetKey], start: dt.date, end: dt.date) -> list[journal.Scope]:
-    """What a dbt build over [start, end) may replace in the selected models: the window's rows of
-    every incremental model (its meta.partition_column) and, for SCD2 dimensions, every version the
-    window may open or close (those valid from its first month on, still open, or closed after it)."""
-    manifest = dbt_project_manifest()
-    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    scopes = []
-    for k in sorted(keys, key=str):
-        node = nodes.get(k.path[-1])
-        if node is None or node["config"]["materialized"] not in ("incremental", "table"):
-            continue  # views hold no data
-        table = f"{node['schema']}.{node['alias']}"
-        column = node["config"]["meta"]["partition_column"]
-        hooks = " ".join(h["sql"] for h in node["config"].get("post-hook", []))
-        scd2 = _SCD2_HOOK.search(hooks)
-        if scd2:
-            day = f"DATE '{start:%Y-%m-%d}'"
-            predicate = f"{column} >= {day} OR valid_to IS NULL OR valid_to >= {day}"
-            scopes.append(journal.Scope(table, predicate, id_column=scd2.group(2)))
-        else:
-            scopes.append(journal.window_scope(table, column, start, end))
-    return scopes
-
-
-def save_journal(context: AssetExecutionContext, con: Any, start: dt.date, end: dt.date) -> None:
-    """Copy what the dbt build over [start, end) may replace into the run journal, in one transaction."""
-
-    def attempt() -> None:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for scope in journal_scopes(context.selected_asset_keys, start, end):
-                journal.save(con, context.run.run_id, scope, step_name(context))
-            con.execute("COMMIT")
-        except Exception:
-            rollback_if_open(con)
-            raise
-
-    retry_on_conflict(attempt, log=context.log.warning, what=f"gold journal {start:%Y-%m}..{end:%Y-%m}")
 
 
 def require_previous_month(context: AssetExecutionContext) -> None:
@@ -339,13 +177,8 @@ def consecutive_runs(keys: list[str], limit: int) -> list[list[str]]:
     return runs
 
 
-@cache
-def dbt_project_manifest() -> dict[str, Any]:
-    return json.loads(Path(dbt_project.manifest_path).read_text())
-
-
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
+    manifest=prepared_manifest_path(),
     project=dbt_project,
     name="gold",
     partitions_def=monthly_partitions,
@@ -360,43 +193,52 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
     if is_lakehouse():
         require_previous_month(context)
     for months in consecutive_runs(partition_keys(context), months_per_run()):
-        start, end = month_window(months[0])[0], month_window(months[-1])[1]
-        label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
-        with warehouse.connect(log=context.log.warning) as con:
-            prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
-            save_journal(context, con, start, end)
-        # cautious: a singular test that reads several models runs only when all of them are built
-        # in this run (a run may build a subset, e.g. when a backfill waits for earlier months)
-        env = {
-            **window_env(start, end),
-            "BANK_WAREHOUSE": warehouse.resolved_path,
-            "DBT_INDIRECT_SELECTION": "cautious",
-            **lake_dbt_env(),
-        }
-        context.log.info(f"dbt build for {label} ({len(months)} month(s)): window [{start}, {end})")
-        try:
-            with (
-                invocation_target(context, "gold", warehouse.identity) as target,
-                environ(env, unset=WINDOW_ENV),
-            ):
-                invocation = dbt.cli(BUILD_ARGS, context=context, target_path=target)
-                events = invocation.stream()
-                yield from gold_checks.window_events(context, months, events, built, failure_reader(warehouse, target))
-        except Exception as e:
-            with warehouse.connect(log=context.log.warning) as con:
-                restored = undo(context, con, e)
-            error = (
-                Failure(description=f"gold {label}: dbt build failed. {plain_dbt_error(str(e))}")
-                if isinstance(e, DagsterDbtError)
-                else e
-            )
-            raise failure(step_name(context), error, restored) from None
+        yield from build_window(context, dbt, warehouse, months, built)
     with warehouse.connect(log=context.log.warning) as con:
         publish(context, con)  # the run's landing .. gold is whole: consumers cannot roll it back
-    schemas = column_schemas(warehouse, context.selected_asset_keys)
-    for asset_key, schema in schemas.items():
+    yield from model_outputs(context, warehouse, built)
+
+
+def build_window(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, months: list[str], built: dict
+) -> Iterator[Any]:
+    """One `dbt build` over consecutive months: journal what it may replace, run dbt with the
+    window in its environment, re-address dagster-dbt's events to their months
+    (``gold_checks.window_events``); on failure, roll the run back and fail with dbt's message."""
+    start, end = month_window(months[0])[0], month_window(months[-1])[1]
+    label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
+    with warehouse.connect(log=context.log.warning) as con:
+        prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
+        save_journal(context, con, start, end)
+    # cautious: a singular test that reads several models runs only when all of them are built
+    # in this run (a run may build a subset, e.g. when a backfill waits for earlier months)
+    env = {
+        **window_env(start, end),
+        "BANK_WAREHOUSE": warehouse.resolved_path,
+        "DBT_INDIRECT_SELECTION": "cautious",
+        **lake_dbt_env(),
+    }
+    context.log.info(f"dbt build for {label} ({len(months)} month(s)): window [{start}, {end})")
+    try:
+        with invocation_target(context, "gold", warehouse.identity) as target, environ(env, unset=WINDOW_ENV):
+            events = dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
+            yield from gold_checks.window_events(context, months, events, built, failure_reader(warehouse, target))
+    except Exception as e:
+        with warehouse.connect(log=context.log.warning) as con:
+            restored = undo(context, con, e)
+        error = (
+            Failure(description=f"gold {label}: dbt build failed. {plain_dbt_error(str(e))}")
+            if isinstance(e, DagsterDbtError)
+            else e
+        )
+        raise failure(step_name(context), error, restored) from None
+
+
+def model_outputs(context: AssetExecutionContext, warehouse: Warehouse, built: dict) -> Iterator[Any]:
+    """Each model's column schema, then its output in dependency order (the order dbt finished
+    the models, as Dagster requires), then the checks' outputs."""
+    for asset_key, schema in column_schemas(warehouse, context.selected_asset_keys).items():
         context.add_asset_metadata({"dagster/column_schema": schema}, asset_key=asset_key)
-    # outputs in dependency order (the order dbt finished the models), as Dagster requires
     selected = [
         context.assets_def.get_output_name_for_asset_key(k) for k in sorted(context.selected_asset_keys, key=str)
     ]
@@ -406,8 +248,3 @@ def gold(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehou
 
 
 gold_assets = [gold]
-
-
-def dbt_resource() -> DbtCliResource:
-    """dbt from this interpreter's environment (works without an activated virtualenv)."""
-    return InProcessDbtCliResource(project_dir=dbt_project, dbt_executable=shutil.which("dbt") or "dbt")

@@ -29,7 +29,9 @@ from dagster import (
 )
 
 from bank_assets.assets.common import OWNER, REPORTS_POOL, SINGLE_RUN, months_of
-from bank_assets.assets.gold import GOLD_AUTOMATION, dbt_project_manifest, gold
+from bank_assets.assets.dbt_project import dbt_project_manifest
+from bank_assets.assets.gold import gold
+from bank_assets.assets.gold_translator import GOLD_AUTOMATION
 from bank_assets.partitions import monthly_partitions
 from bank_assets.reports import analytics_pages as ap
 from bank_assets.reports import dashboard as dash
@@ -146,7 +148,7 @@ def gold_exports(context: AssetExecutionContext, warehouse: Warehouse, reports: 
 def _analytics_ins() -> dict[str, AssetIn]:
     ins = {
         t: AssetIn(key=AssetKey(["analytics", t]), input_manager_key="analytics_writer")
-        for t in ap.MONTH_COLUMN
+        for t in ap.TABLES_READ
         if t not in ap.GOLD_TABLES
     }
     ins |= {t: AssetIn(key=AssetKey(["gold", t]), input_manager_key="gold_reader") for t in ap.GOLD_TABLES}

@@ -1,1 +1,1 @@
-"""The lakehouse profile (DuckLake on PostgreSQL and object storage) and its one-machine stack."""
+"""The lakehouse profile: DuckLake on PostgreSQL and object storage, and the Celery app of its workers."""

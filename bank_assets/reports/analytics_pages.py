@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from bank_assets.reports.dashboard import CSS, _layout, _table, mark_empty, white_theme
+from bank_assets.reports.dashboard import CSS, html_table, mark_empty, titled, white_theme
+from bank_assets.reports.month_columns import month_column
 
 #: category -> (title, the question its page answers)
 CATEGORIES: dict[str, tuple[str, str]] = {
@@ -31,28 +32,28 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "causal": ("Causal", "Did the campaigns work, and does paying late cause defaults?"),
     "real_time": ("Real-time", "What needs attention on the latest day, and what is waiting in the fraud queue?"),
 }
-#: month column of every table the pages read
-MONTH_COLUMN = {
-    "campaign_effects": "as_of_month",
-    "churn_drivers": "as_of_month",
-    "group_tests": "as_of_month",
-    "churn_scores": "as_of_month",
-    "churn_model_evaluation": "as_of_month",
-    "volume_forecast": "as_of_month",
-    "retention_actions": "as_of_month",
-    "loan_default_drivers": "as_of_month",
-    "payment_timeliness_effect": "as_of_month",
-    "credit_limit_proposals": "as_of_month",
-    "account_closure_reasons": "as_of_month",
-    "geographic_clusters": "as_of_month",
-    "txn_heatmap_monthly": "transaction_month",
-    "velocity_alerts_daily": "alert_month",
-    "credit_decisions_monthly": "application_month",
-    "product_cross_sell_pairs": "as_of_month",
-    "spend_seasonality_monthly": "report_month",
-    "fraud_alert_ageing": "snapshot_month",
-    "fraud_alerts_monthly": "report_month",
-}
+#: every table the pages read (analytics tables, and the gold marts of GOLD_TABLES)
+TABLES_READ = (
+    "campaign_effects",
+    "churn_drivers",
+    "group_tests",
+    "churn_scores",
+    "churn_model_evaluation",
+    "volume_forecast",
+    "retention_actions",
+    "loan_default_drivers",
+    "payment_timeliness_effect",
+    "credit_limit_proposals",
+    "account_closure_reasons",
+    "geographic_clusters",
+    "txn_heatmap_monthly",
+    "velocity_alerts_daily",
+    "credit_decisions_monthly",
+    "product_cross_sell_pairs",
+    "spend_seasonality_monthly",
+    "fraud_alert_ageing",
+    "fraud_alerts_monthly",
+)
 #: the gold marts drawn (the rest are analytics tables)
 GOLD_TABLES = (
     "txn_heatmap_monthly",
@@ -80,7 +81,7 @@ def page_name(category: str) -> str:
 def of_month(df: pd.DataFrame, table: str, month: dt.date) -> pd.DataFrame:
     if df.empty:
         return df
-    return df[pd.to_datetime(df[MONTH_COLUMN[table]]) == pd.Timestamp(month)]
+    return df[pd.to_datetime(df[month_column(table)]) == pd.Timestamp(month)]
 
 
 def _interval_figure(
@@ -106,7 +107,7 @@ def _interval_figure(
         fig.add_vline(x=null, line_dash="dash", line_color="#d73027")
     if log:
         fig.update_xaxes(type="log")
-    return _layout(fig, title, height=max(260, 48 * len(df) + 120))
+    return titled(fig, title, height=max(260, 48 * len(df) + 120))
 
 
 def _empty(fig: go.Figure) -> go.Figure:
@@ -117,7 +118,7 @@ def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
     out: list[tuple[str, go.Figure | str]] = []
     d = t["churn_drivers"]
     if d.empty:
-        out.append(("drivers", _empty(_layout(go.Figure(), "Churn drivers"))))
+        out.append(("drivers", _empty(titled(go.Figure(), "Churn drivers"))))
     else:
         fig = _interval_figure(
             d, d["driver"], "odds_ratio", "Churn drivers: odds ratio of churning next month (95 % CI)", 1.0, True
@@ -126,7 +127,7 @@ def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
         out += [("drivers", fig), ("drivers_note", note)]
     ld = t["loan_default_drivers"]
     if ld.empty:
-        out.append(("default_drivers", _empty(_layout(go.Figure(), "Loan default drivers"))))
+        out.append(("default_drivers", _empty(titled(go.Figure(), "Loan default drivers"))))
     else:
         fig = _interval_figure(
             ld, ld["driver"], "odds_ratio", "Loan default drivers: odds ratio of default (95 % CI)", 1.0, True
@@ -144,7 +145,7 @@ def _figs_diagnostic(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
 def _figs_closures(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     c = t["account_closure_reasons"]
     if c.empty:
-        return [("closures", _empty(_layout(go.Figure(), "Account closure reasons by segment")))]
+        return [("closures", _empty(titled(go.Figure(), "Account closure reasons by segment")))]
     fig = _interval_figure(
         c,
         c["segment"] + " · " + c["closure_reason"],
@@ -164,7 +165,7 @@ def _figs_closures(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure |
 def _figs_credit_decisions(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     c = t["credit_decisions_monthly"]
     if c.empty:
-        return [("decisions", _empty(_layout(go.Figure(), "Credit decisions by reason")))]
+        return [("decisions", _empty(titled(go.Figure(), "Credit decisions by reason")))]
     products = sorted(c["product"].unique())
     fig = go.Figure(
         [
@@ -184,9 +185,9 @@ def _figs_credit_decisions(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.
     return [
         (
             "decisions",
-            _layout(fig, "Applications of the month by product and decision reason", yaxis_title="applications"),
+            titled(fig, "Applications of the month by product and decision reason", yaxis_title="applications"),
         ),
-        ("decisions_table", _table(rejected.sort_values(["product", "decision_reason"])[cols], "decisions-table")),
+        ("decisions_table", html_table(rejected.sort_values(["product", "decision_reason"])[cols], "decisions-table")),
     ]
 
 
@@ -197,7 +198,7 @@ def _figs_exploratory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
 def _figs_cross_sell(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     x = t["product_cross_sell_pairs"]
     if x.empty:
-        return [("cross_sell", _empty(_layout(go.Figure(), "Products held together")))]
+        return [("cross_sell", _empty(titled(go.Figure(), "Products held together")))]
     products = sorted(set(x["product_a"]) | set(x["product_b"]))
     lift = x.pivot_table(index="product_a", columns="product_b", values="lift", aggfunc="first")
     lift = lift.reindex(index=products, columns=products).astype(float)
@@ -215,8 +216,8 @@ def _figs_cross_sell(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
     top = x.sort_values(["lift", "n_both"], ascending=False).head(10)
     cols = ["product_a", "product_b", "n_both", "support", "confidence", "lift"]
     return [
-        ("cross_sell", _layout(fig, "Lift of holding product B given A (1 = independent)", height=460)),
-        ("cross_sell_table", _table(top[cols], "cross-sell-table")),
+        ("cross_sell", titled(fig, "Lift of holding product B given A (1 = independent)", height=460)),
+        ("cross_sell_table", html_table(top[cols], "cross-sell-table")),
     ]
 
 
@@ -224,7 +225,7 @@ def _figs_seasonality(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
     s = t["spend_seasonality_monthly"]
     s = s[s["seasonal_index"].notna()] if len(s) else s
     if s.empty:
-        return [("seasonality", _empty(_layout(go.Figure(), "Seasonal index of purchases by category")))]
+        return [("seasonality", _empty(titled(go.Figure(), "Seasonal index of purchases by category")))]
     s = s.sort_values("seasonal_index", ascending=False)
     fig = go.Figure(
         go.Bar(x=s["category"].tolist(), y=s["seasonal_index"].astype(float).tolist(), marker_color="#14213d")
@@ -233,9 +234,7 @@ def _figs_seasonality(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
     return [
         (
             "seasonality",
-            _layout(
-                fig, "Seasonal index: purchases of the month / mean of the trailing 12 months", yaxis_title="index"
-            ),
+            titled(fig, "Seasonal index: purchases of the month / mean of the trailing 12 months", yaxis_title="index"),
         )
     ]
 
@@ -243,7 +242,7 @@ def _figs_seasonality(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
 def _figs_clusters(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     g = t["geographic_clusters"]
     if g.empty:
-        return [("clusters", _empty(_layout(go.Figure(), "District clusters")))]
+        return [("clusters", _empty(titled(go.Figure(), "District clusters")))]
     fig = go.Figure(
         [
             go.Scatter(
@@ -266,16 +265,16 @@ def _figs_clusters(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure |
     summary = g.groupby("cluster")[["active_customers", "mean_spend_pen", "affluent_share", "complaints_per_100"]]
     table = summary.mean().round(3).reset_index()
     return [
-        ("clusters", _layout(fig, "Districts by cluster (bubble = active customers)", height=560)),
+        ("clusters", titled(fig, "Districts by cluster (bubble = active customers)", height=560)),
         ("clusters_note", note),
-        ("clusters_table", _table(table, "clusters-table")),
+        ("clusters_table", html_table(table, "clusters-table")),
     ]
 
 
 def _figs_heatmap(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     h = t["txn_heatmap_monthly"]
     if h.empty:
-        return [("heatmap", _empty(_layout(go.Figure(), "Transactions by weekday and hour")))]
+        return [("heatmap", _empty(titled(go.Figure(), "Transactions by weekday and hour")))]
     grid = h.pivot_table(index="iso_weekday", columns="hour_of_day", values="n_transactions", aggfunc="first")
     fig = go.Figure(
         go.Heatmap(
@@ -287,13 +286,13 @@ def _figs_heatmap(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | 
         )
     )
     fig.update_yaxes(autorange="reversed")  # Monday on top
-    return [("heatmap", _layout(fig, "Transactions by weekday and hour of the day", height=420))]
+    return [("heatmap", titled(fig, "Transactions by weekday and hour of the day", height=420))]
 
 
 def _figs_inferential(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     g = t["group_tests"]
     if g.empty:
-        return [("tests", _empty(_layout(go.Figure(), "Group comparisons")))]
+        return [("tests", _empty(titled(go.Figure(), "Group comparisons")))]
     out: list[tuple[str, go.Figure | str]] = []
     welch = g[g["test"] == "spend_by_segment"]
     if len(welch):
@@ -340,7 +339,7 @@ def _figs_inferential(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
         out.append(
             (
                 "ratios",
-                _table(
+                html_table(
                     rest[["test", "group_a", "group_b", "estimate", "ci_low", "ci_high", "p_value", "n_a", "n_b"]],
                     "tests-table",
                 ),
@@ -368,7 +367,7 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
         out.append(
             (
                 "scores",
-                _layout(
+                titled(
                     fig,
                     "Churn probability of active customers next month",
                     xaxis_title="probability",
@@ -399,8 +398,8 @@ def _figs_predictive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
                 ),
             ]
         )
-        out.append(("forecast", _layout(fig, "Transactions forecast, next 3 months")))
-    return out or [("predictive", _empty(_layout(go.Figure(), "Churn model and forecast")))]
+        out.append(("forecast", titled(fig, "Transactions forecast, next 3 months")))
+    return out or [("predictive", _empty(titled(go.Figure(), "Churn model and forecast")))]
 
 
 def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
@@ -410,7 +409,7 @@ def _figs_prescriptive(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figu
 def _figs_limits(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     p = t["credit_limit_proposals"]
     if p.empty:
-        return [("limits", _empty(_layout(go.Figure(), "Credit-limit proposals")))]
+        return [("limits", _empty(titled(go.Figure(), "Credit-limit proposals")))]
     chosen = p[p["proposed"]].sort_values("rank")
     fig = go.Figure(
         [
@@ -436,7 +435,7 @@ def _figs_limits(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | s
     return [
         (
             "limits",
-            _layout(
+            titled(
                 fig,
                 "Card limit raises: net value vs probability of default",
                 xaxis_title="probability of default",
@@ -444,14 +443,14 @@ def _figs_limits(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | s
             ),
         ),
         ("limits_note", note),
-        ("limits_table", _table(chosen.head(20)[cols], "limits-table")),
+        ("limits_table", html_table(chosen.head(20)[cols], "limits-table")),
     ]
 
 
 def _figs_retention(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     a = t["retention_actions"]
     if a.empty:
-        return [("actions", _empty(_layout(go.Figure(), "Retention actions")))]
+        return [("actions", _empty(titled(go.Figure(), "Retention actions")))]
     top = a.sort_values("rank").head(20)
     fig = go.Figure(
         go.Bar(
@@ -465,11 +464,11 @@ def _figs_retention(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure 
     fig.update_yaxes(autorange="reversed")
     total = a["expected_value_cents"].sum() / 100
     return [
-        ("actions", _layout(fig, "Top 20 retention actions by expected value (PEN)", height=520)),
+        ("actions", titled(fig, "Top 20 retention actions by expected value (PEN)", height=520)),
         ("actions_note", f"{len(a):,} customers with a positive expected value; PEN {total:,.2f} expected in all."),
         (
             "actions_table",
-            _table(
+            html_table(
                 top[["rank", "customer_id", "segment", "churn_probability", "action", "expected_value_cents"]],
                 "actions-table",
             ),
@@ -484,7 +483,7 @@ def _figs_causal(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | s
 def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     e = t["payment_timeliness_effect"]
     if e.empty:
-        return [("timeliness", _empty(_layout(go.Figure(), "Late first instalment and default")))]
+        return [("timeliness", _empty(titled(go.Figure(), "Late first instalment and default")))]
     fig = _interval_figure(
         e,
         e["adjustment"],
@@ -510,7 +509,7 @@ def _figs_timeliness(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
 def _figs_campaigns(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     c = t["campaign_effects"]
     if c.empty:
-        return [("effects", _empty(_layout(go.Figure(), "Campaign effects")))]
+        return [("effects", _empty(titled(go.Figure(), "Campaign effects")))]
     c = c.sort_values(["campaign_id", "design"])
     fig = _interval_figure(
         c,
@@ -524,7 +523,7 @@ def _figs_campaigns(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure 
         ("effects", fig),
         (
             "effects_table",
-            _table(
+            html_table(
                 c[
                     [
                         "campaign_id",
@@ -552,7 +551,7 @@ def _figs_fraud_queue(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
     a, m = t["fraud_alert_ageing"], t["fraud_alerts_monthly"]
     out: list[tuple[str, go.Figure | str]] = []
     if a.empty:
-        out.append(("fraud_queue", _empty(_layout(go.Figure(), "Fraud alert queue at month end"))))
+        out.append(("fraud_queue", _empty(titled(go.Figure(), "Fraud alert queue at month end"))))
     else:
         buckets = a.sort_values("bucket_order").drop_duplicates("age_bucket")["age_bucket"].tolist()
         fig = go.Figure(
@@ -573,12 +572,12 @@ def _figs_fraud_queue(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figur
         )
         out += [
             ("fraud_queue_note", note),
-            ("fraud_queue", _layout(fig, "Open fraud alerts at month end by age", yaxis_title="alerts")),
+            ("fraud_queue", titled(fig, "Open fraud alerts at month end by age", yaxis_title="alerts")),
         ]
     if len(m):
         cols = ["rule_code", "n_raised", "n_reviewed", "n_closed", "n_confirmed", "confirmed_share"]
         cols += ["median_hours_to_review", "median_hours_to_close", "n_open_at_month_end"]
-        out.append(("fraud_table", _table(m.sort_values("rule_code")[cols], "fraud-table")))
+        out.append(("fraud_table", html_table(m.sort_values("rule_code")[cols], "fraud-table")))
     return out
 
 
@@ -590,7 +589,7 @@ def _figs_velocity(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure |
     cols = ["account_id", "customer_id", "n_debits", "debit_amount_pen", "baseline_daily_pen", "rule"]
     return [
         ("alerts_note", f"<p class='big'><b>{len(v)}</b> velocity alerts on {day:%Y-%m-%d}.</p>"),
-        ("alerts", _table(v.sort_values("debit_amount_pen", ascending=False)[cols], "alerts-table")),
+        ("alerts", html_table(v.sort_values("debit_amount_pen", ascending=False)[cols], "alerts-table")),
     ]
 
 

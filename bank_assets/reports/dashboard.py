@@ -22,6 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from bank_assets.reports.month_columns import month_column
+
 GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 COLOURS = {GREEN: "#1a9850", AMBER: "#f39c12", RED: "#d73027", GREY: "#8c8c8c"}
 EMOJI = {GREEN: "🟢", AMBER: "🟡", RED: "🔴", GREY: "⚪"}
@@ -53,21 +55,6 @@ HISTORY_TABLES = (
     "liquidity_monthly",
     "dim_branch",
 )
-#: Each table's month column (dbt meta.partition_column).
-MONTH_COLUMN = {
-    "executive_kpis_monthly": "report_month",
-    "spend_by_category_monthly": "report_month",
-    "anomaly_rate_monthly": "report_month",
-    "loan_portfolio_monthly": "report_month",
-    "liquidity_monthly": "report_month",
-    "anomaly_kpis_district_monthly": "report_month",
-    "anomaly_kpis_zone_monthly": "report_month",
-    "deposits_by_region": "report_month",
-    "transaction_anomalies": "transaction_month",
-    "customer_360": "as_of_month",
-    "churn_risk": "as_of_month",
-    "dim_branch": "valid_from",
-}
 #: Columns the dashboard may show about a person: ids and attributes, never PII (names, emails,
 #: national ids, phones, streets are not in gold, and the case tables are built from these only).
 CASE_COLUMNS = {
@@ -213,13 +200,13 @@ def _month_ts(month: dt.date) -> pd.Timestamp:
 
 def upto(df: pd.DataFrame, table: str, month: dt.date) -> pd.DataFrame:
     """Rows of `table` whose month is `month` or earlier, sorted by month (selection only)."""
-    col = MONTH_COLUMN[table]
+    col = month_column(table)
     out = df[pd.to_datetime(df[col]) <= _month_ts(month)]
     return out.sort_values(col, kind="stable")
 
 
 def of_month(df: pd.DataFrame, table: str, month: dt.date) -> pd.DataFrame:
-    col = MONTH_COLUMN[table]
+    col = month_column(table)
     return df[pd.to_datetime(df[col]) == _month_ts(month)]
 
 
@@ -287,7 +274,8 @@ def white_theme() -> Iterator[None]:
         pio.templates.default = previous
 
 
-def _layout(fig: go.Figure, title: str, height: int = 380, **kw) -> go.Figure:
+def titled(fig: go.Figure, title: str, height: int = 380, **kw) -> go.Figure:
+    """The dashboards' common figure layout: title, height, margins, legend below."""
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},
         height=height,
@@ -343,7 +331,7 @@ def fig_cashflow(k: pd.DataFrame) -> go.Figure:
     )
     fig.add_hline(y=0, line_color="#222", line_width=1, row=2, col=1)
     fig.update_xaxes(type="category")
-    return _layout(fig, "Cash flow: every month loaded", height=520)
+    return titled(fig, "Cash flow: every month loaded", height=520)
 
 
 def fig_spend_share(spend: pd.DataFrame) -> go.Figure:
@@ -360,7 +348,7 @@ def fig_spend_share(spend: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_xaxes(tickformat=".0%", range=[0, float(s["share_of_month"].max()) * 1.25 if len(s) else 1])
-    return _layout(fig, "Card spend by category: share of the month", showlegend=False)
+    return titled(fig, "Card spend by category: share of the month", showlegend=False)
 
 
 def fig_spend_trend(spend_hist: pd.DataFrame) -> go.Figure:
@@ -374,7 +362,7 @@ def fig_spend_trend(spend_hist: pd.DataFrame) -> go.Figure:
             )
         )
     fig.update_xaxes(type="category")
-    return _layout(fig, "Card spend by category per month (PEN, stacked)")
+    return titled(fig, "Card spend by category per month (PEN, stacked)")
 
 
 def fig_growth(k: pd.DataFrame) -> go.Figure:
@@ -404,7 +392,7 @@ def fig_growth(k: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="customers", secondary_y=False)
     fig.update_yaxes(title_text="transactions", secondary_y=True)
     fig.update_xaxes(type="category")
-    return _layout(fig, "Customer and transaction growth")
+    return titled(fig, "Customer and transaction growth")
 
 
 #: Label of rows whose segment, district or zone is unknown: transactions of an account that was
@@ -428,7 +416,7 @@ def fig_anomaly_segments(rates: pd.DataFrame) -> go.Figure:
         )
     fig.update_yaxes(tickformat=".1%", rangemode="tozero")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Anomaly rate per segment (IQR rule; blank = group under 30 purchases)")
+    return titled(fig, "Anomaly rate per segment (IQR rule; blank = group under 30 purchases)")
 
 
 def fig_anomaly_map(branches: pd.DataFrame, districts: pd.DataFrame) -> go.Figure:
@@ -477,7 +465,7 @@ def fig_anomaly_map(branches: pd.DataFrame, districts: pd.DataFrame) -> go.Figur
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1.0, title_text="latitude")
     fig.update_xaxes(title_text="longitude", constrain="domain")
-    return _layout(fig, "Lima: anomaly rate by district (points = branches and ATMs)", height=620, showlegend=False)
+    return titled(fig, "Lima: anomaly rate by district (points = branches and ATMs)", height=620, showlegend=False)
 
 
 def fig_ranking(df: pd.DataFrame, key: str, title: str, top: int = 15) -> go.Figure:
@@ -498,7 +486,7 @@ def fig_ranking(df: pd.DataFrame, key: str, title: str, top: int = 15) -> go.Fig
         )
     )
     fig.update_xaxes(tickformat=".1%", range=[0, float(d["anomaly_rate"].max() or 0.01) * 1.35])
-    return _layout(fig, title, height=max(300, 24 * len(d) + 110), showlegend=False)
+    return titled(fig, title, height=max(300, 24 * len(d) + 110), showlegend=False)
 
 
 def fig_income_spend(c360: pd.DataFrame) -> go.Figure:
@@ -518,7 +506,7 @@ def fig_income_spend(c360: pd.DataFrame) -> go.Figure:
         )
     fig.update_xaxes(title_text="estimated monthly income (PEN)")
     fig.update_yaxes(title_text="average monthly spend (PEN)")
-    return _layout(fig, "Customer 360: estimated income vs spend (one point per customer)")
+    return titled(fig, "Customer 360: estimated income vs spend (one point per customer)")
 
 
 def fig_debt_burden(c360: pd.DataFrame) -> go.Figure:
@@ -542,7 +530,7 @@ def fig_debt_burden(c360: pd.DataFrame) -> go.Figure:
     )
     fig.update_yaxes(title_text="fixed payments / income", tickformat=".0%")
     fig.update_xaxes(tickangle=-45)
-    return _layout(fig, "Customer 360: debt burden by district (one point per customer)", height=440, showlegend=False)
+    return titled(fig, "Customer 360: debt burden by district (one point per customer)", height=440, showlegend=False)
 
 
 def fig_churn(k: pd.DataFrame) -> go.Figure:
@@ -552,7 +540,7 @@ def fig_churn(k: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=m, y=_floats(k[col]), name=band, marker_color=RISK_COLOURS[band]))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Churn-risk bands (customers per band)")
+    return titled(fig, "Churn-risk bands (customers per band)")
 
 
 def fig_loans(loans: pd.DataFrame) -> go.Figure:
@@ -574,7 +562,7 @@ def fig_loans(loans: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="principal (PEN)", secondary_y=False)
     fig.update_yaxes(title_text="NPL ratio", tickformat=".1%", secondary_y=True, rangemode="tozero")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Loan portfolio by delinquency bucket (principal of loans with an instalment due)")
+    return titled(fig, "Loan portfolio by delinquency bucket (principal of loans with an instalment due)")
 
 
 def fig_deposits(dep: pd.DataFrame) -> go.Figure:
@@ -585,7 +573,7 @@ def fig_deposits(dep: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Bar(x=list(z["district"]), y=_floats(z["total_balance_pen"]), name=zone))
     fig.update_xaxes(categoryorder="array", categoryarray=list(d["district"]), tickangle=-45)
     fig.update_yaxes(title_text="deposits (PEN)")
-    return _layout(fig, "Deposits by district of the home branch (colour = zone)", height=440)
+    return titled(fig, "Deposits by district of the home branch (colour = zone)", height=440)
 
 
 def fig_liquidity(liq: pd.DataFrame) -> go.Figure:
@@ -607,7 +595,7 @@ def fig_liquidity(liq: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="PEN", secondary_y=False)
     fig.update_yaxes(title_text="coverage (×)", secondary_y=True, rangemode="tozero")
     fig.update_xaxes(type="category")
-    return _layout(fig, "Liquidity: liquid deposits vs a month of outflow")
+    return titled(fig, "Liquidity: liquid deposits vs a month of outflow")
 
 
 # --- page ----------------------------------------------------------------------------------------
@@ -624,7 +612,9 @@ def critical_cases(anomalies: pd.DataFrame, churn: pd.DataFrame, c360: pd.DataFr
     return big[CASE_COLUMNS["anomalies"]], risky[CASE_COLUMNS["customers"]]
 
 
-def _table(df: pd.DataFrame, table_id: str) -> str:
+def html_table(df: pd.DataFrame, table_id: str) -> str:
+    """A DataFrame as an escaped HTML table (floats with thousands separators and 2 decimals)."""
+
     def cell(v: object) -> str:
         if _missing(v):
             return ""
@@ -765,8 +755,10 @@ Amounts in PEN. No personal data: customers appear by id only.</p></header>
 <div class="kpis">{"".join(_kpi_html(c) for c in cards)}</div>
 {"".join(parts)}
 <h2>Most critical cases of the month</h2>
-<div class="grid"><div class="card"><h3>Largest anomalous purchases</h3>{_table(big, "cases-anomalies")}</div>
-<div class="card"><h3>HIGH churn risk, most lifetime value at stake</h3>{_table(risky, "cases-customers")}</div></div>
+<div class="grid"><div class="card"><h3>Largest anomalous purchases</h3>
+{html_table(big, "cases-anomalies")}</div>
+<div class="card"><h3>HIGH churn risk, most lifetime value at stake</h3>
+{html_table(risky, "cases-customers")}</div></div>
 <h2>How the status colours are set</h2><table class="rules">{rules}</table>
 </main></body></html>
 """

@@ -15,7 +15,7 @@ import duckdb
 from bank_assets.contracts import Contract
 from bank_assets.lakehouse.profile import table_exists
 from bank_assets.warehouse.silver import (
-    _bind,
+    bind_params,
     month_params,
     parent_status_column,
     q,
@@ -57,7 +57,7 @@ SAMPLE_SIZE = 5
 
 def sample(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[str]:
     """Up to SAMPLE_SIZE offending keys (first column of `sql`), as text, for check metadata."""
-    rows = con.execute(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}", _bind(sql, params or {})).fetchall()
+    rows = con.execute(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_SIZE}", bind_params(sql, params or {})).fetchall()
     return [str(r[0]) for r in rows]
 
 
@@ -205,11 +205,11 @@ SELECT count(*) AS bronze_rows,
                    AND EXISTS (SELECT 1 FROM k WHERE {keys_join})) AS duplicates_removed,
   count(*) FILTER (WHERE coalesce(s.n, 0) + coalesce(r.n, 0) > 1) AS multiply_placed
 FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row = b._source_row"""
-    bronze_rows, silver_rows, n_rejects, dups, multi = one(sql, _bind(sql, params))
+    bronze_rows, silver_rows, n_rejects, dups, multi = one(sql, bind_params(sql, params))
     orphans = one(
         f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS "
         f"(SELECT 1 FROM bronze.{contract.name} b WHERE {part} AND b._source_row = s._source_row)",
-        _bind(part, params),
+        bind_params(part, params),
     )[0]
     unaccounted = bronze_rows - silver_rows - n_rejects - dups
     add(

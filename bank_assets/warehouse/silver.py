@@ -326,7 +326,8 @@ def month_params(month: dt.date) -> dict[str, dt.date]:
     return {"month": month, "next_month": nxt}
 
 
-def _bind(sql: str, params: dict[str, dt.date]) -> dict[str, dt.date]:
+def bind_params(sql: str, params: dict[str, dt.date]) -> dict[str, dt.date]:
+    """The `params` whose ``$name`` the statement uses (DuckDB refuses unused named parameters)."""
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
@@ -343,7 +344,7 @@ def require_parents(con: duckdb.DuckDBPyConnection, contract: Contract, month: d
     for parent, scope in needed:
         exists = table_exists(con, f"silver.{parent}")
         n = (
-            con.execute(f"SELECT count(*) FROM silver.{parent} WHERE {scope}", _bind(scope, params)).fetchone()[0]
+            con.execute(f"SELECT count(*) FROM silver.{parent} WHERE {scope}", bind_params(scope, params)).fetchone()[0]
             if exists
             else 0
         )
@@ -369,11 +370,12 @@ def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, de
         register_pseudonym(con)
     params = month_params(month)
     for sql in stage_sql(contract, deduplicate):
-        con.execute(sql, _bind(sql, params))
+        con.execute(sql, bind_params(sql, params))
     con.execute("DROP TABLE IF EXISTS _typed")
     count = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
     part = "_partition_month = $month"
-    bronze = con.execute(f"SELECT count(*) FROM bronze.{contract.name} WHERE {part}", _bind(part, params)).fetchone()[0]
+    sql = f"SELECT count(*) FROM bronze.{contract.name} WHERE {part}"
+    bronze = con.execute(sql, bind_params(part, params)).fetchone()[0]
     return StageCounts(
         bronze,
         count(f"SELECT count(*) FROM {stage_table(contract)}"),

@@ -75,7 +75,17 @@ select * from final
 {%- endmacro %}
 
 {#- Post-hook of scd2_monthly models: valid_to = next version's valid_from, is_current = no next version. -#}
-{% macro scd2_close_versions(key, sk_name) -%}
+{#-
+    Post-hook of an SCD2 dimension: its key and surrogate key come from the model's
+    meta.scd2 ({'key': ..., 'surrogate_key': ...}), the one place a dimension declares them (the
+    run journal reads them there too: bank_assets/assets/gold_journal.py).
+-#}
+{% macro scd2_close_versions() -%}
+    {%- set scd2 = model.config.meta.get('scd2') or {} -%}
+    {%- set key, sk_name = scd2.get('key'), scd2.get('surrogate_key') -%}
+    {%- if not key or not sk_name -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": scd2_close_versions needs meta.scd2 = {'key': ..., 'surrogate_key': ...}") }}
+    {%- endif -%}
     update {{ this }} as dim
     set valid_to = next_versions.next_valid_from,
         is_current = next_versions.next_valid_from is null
@@ -92,4 +102,15 @@ select * from final
     where dim.{{ sk_name }} = next_versions.{{ sk_name }}
       and (dim.valid_to is distinct from next_versions.next_valid_from
            or dim.is_current is distinct from (next_versions.next_valid_from is null))
+{%- endmacro %}
+
+{#-
+    The join condition of a fact row to the SCD2 `dimension` version valid in the fact's month:
+    same business key, valid_from <= month < valid_to (an open version's valid_to is NULL).
+    `fact_key` when the fact names the key differently (applications.product -> product_code).
+-#}
+{% macro scd2_version_at(dimension, key, fact, month, fact_key=none) -%}
+    {{ fact }}.{{ fact_key or key }} = {{ dimension }}.{{ key }}
+        and {{ fact }}.{{ month }} >= {{ dimension }}.valid_from
+        and {{ fact }}.{{ month }} < coalesce({{ dimension }}.valid_to, date '9999-12-31')
 {%- endmacro %}

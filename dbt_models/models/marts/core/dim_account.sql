@@ -2,12 +2,13 @@
 -- (see the scd2_monthly macro). Tracked: product, status, credit_limit (in the account currency,
 -- so exchange-rate moves do not open versions), branch_id, currency. Carried from the version's
 -- first snapshot: customer_id, opened_date, closed_date.
-{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('account_id', 'account_sk') }}") }}
+{% set scd2 = {'key': 'account_id', 'surrogate_key': 'account_sk'} %}
+{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__accounts',
-    'account_id',
+    scd2.key,
     ['product', 'status', 'credit_limit', 'branch_id', 'currency'],
     ['customer_id', 'opened_date', 'closed_date'],
-    'account_sk'
+    scd2.surrogate_key
 ) }}

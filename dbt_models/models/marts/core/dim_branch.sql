@@ -1,11 +1,12 @@
 -- Branch and ATM dimension, SCD type 2 maintained month by month from the monthly branch
 -- snapshots (reference data; see the scd2_monthly macro). Tracked: every attribute.
-{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('branch_id', 'branch_sk') }}") }}
+{% set scd2 = {'key': 'branch_id', 'surrogate_key': 'branch_sk'} %}
+{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__branches',
-    'branch_id',
+    scd2.key,
     ['branch_name', 'branch_type', 'district', 'zone', 'latitude', 'longitude'],
     [],
-    'branch_sk'
+    scd2.surrogate_key
 ) }}

@@ -3,12 +3,13 @@
 -- band, employment status, status. A customer absent from the previous month's snapshot (new, or
 -- back after a gap) also opens a version. Carried from the version's first snapshot:
 -- national_id_hash, signup_date, birth_year. A version is valid for the months in [valid_from, valid_to).
-{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('customer_id', 'customer_sk') }}") }}
+{% set scd2 = {'key': 'customer_id', 'surrogate_key': 'customer_sk'} %}
+{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__customers',
-    'customer_id',
+    scd2.key,
     ['segment', 'district', 'city', 'address_hash', 'income_band', 'employment_status', 'status'],
     ['national_id_hash', 'signup_date', 'birth_year'],
-    'customer_sk'
+    scd2.surrogate_key
 ) }}

@@ -1,12 +1,13 @@
 -- Merchant dimension, SCD type 2 maintained month by month from the monthly merchant snapshots
 -- (reference data; see the scd2_monthly macro). Tracked: name, category, MCC, district.
 -- The district's zone is in int_district_zones (from the branch network of the same month).
-{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('merchant_id', 'merchant_sk') }}") }}
+{% set scd2 = {'key': 'merchant_id', 'surrogate_key': 'merchant_sk'} %}
+{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__merchants',
-    'merchant_id',
+    scd2.key,
     ['merchant_name', 'category', 'mcc', 'district'],
     [],
-    'merchant_sk'
+    scd2.surrogate_key
 ) }}

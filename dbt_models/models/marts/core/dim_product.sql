@@ -3,12 +3,13 @@
 -- attribute, so the January and July repricing of deposit and card rates (and of the loans'
 -- best-score list rates) opens a version. annual_rate is a fraction, DECIMAL(18,6);
 -- monthly_fee_pen is in PEN (by contract), DECIMAL(18,2).
-{{ config(meta={'partition_column': 'valid_from'}, post_hook="{{ scd2_close_versions('product_code', 'product_sk') }}") }}
+{% set scd2 = {'key': 'product_code', 'surrogate_key': 'product_sk'} %}
+{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__products',
-    'product_code',
+    scd2.key,
     ['product_name', 'product_family', 'annual_rate', 'monthly_fee_pen', 'max_term_months'],
     [],
-    'product_sk'
+    scd2.surrogate_key
 ) }}

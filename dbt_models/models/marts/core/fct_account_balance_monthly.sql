@@ -65,13 +65,9 @@ final as (
         on snapshots.branch_id = branches.branch_id
         and snapshots.snapshot_month = branches.snapshot_month
     left join customers
-        on snapshots.customer_id = customers.customer_id
-        and snapshots.snapshot_month >= customers.valid_from
-        and snapshots.snapshot_month < coalesce(customers.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('customers', 'customer_id', 'snapshots', 'snapshot_month') }}
     left join accounts
-        on snapshots.account_id = accounts.account_id
-        and snapshots.snapshot_month >= accounts.valid_from
-        and snapshots.snapshot_month < coalesce(accounts.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('accounts', 'account_id', 'snapshots', 'snapshot_month') }}
 
 )
 

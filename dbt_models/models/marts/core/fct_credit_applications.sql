@@ -90,13 +90,9 @@ final as (
         on applications.customer_id = customer_snapshots.customer_id
         and applications.application_month >= customer_snapshots.snapshot_month
     left join customers
-        on applications.customer_id = customers.customer_id
-        and applications.application_month >= customers.valid_from
-        and applications.application_month < coalesce(customers.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('customers', 'customer_id', 'applications', 'application_month') }}
     left join products
-        on applications.product = products.product_code
-        and applications.application_month >= products.valid_from
-        and applications.application_month < coalesce(products.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('products', 'product_code', 'applications', 'application_month', fact_key='product') }}
 
 )
 

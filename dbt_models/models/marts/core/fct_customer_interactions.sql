@@ -45,9 +45,7 @@ final as (
 
     from interactions
     left join customers
-        on interactions.customer_id = customers.customer_id
-        and interactions.interaction_month >= customers.valid_from
-        and interactions.interaction_month < coalesce(customers.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('customers', 'customer_id', 'interactions', 'interaction_month') }}
 
 )
 

@@ -57,13 +57,9 @@ final as (
 
     from targets
     left join campaigns
-        on targets.campaign_id = campaigns.campaign_id
-        and targets.assignment_month >= campaigns.valid_from
-        and targets.assignment_month < coalesce(campaigns.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('campaigns', 'campaign_id', 'targets', 'assignment_month') }}
     left join customers
-        on targets.customer_id = customers.customer_id
-        and targets.assignment_month >= customers.valid_from
-        and targets.assignment_month < coalesce(customers.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('customers', 'customer_id', 'targets', 'assignment_month') }}
 
 )
 

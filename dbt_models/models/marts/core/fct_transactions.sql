@@ -62,13 +62,9 @@ final as (
 
     from transactions
     left join customers
-        on transactions.customer_id = customers.customer_id
-        and transactions.transaction_month >= customers.valid_from
-        and transactions.transaction_month < coalesce(customers.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('customers', 'customer_id', 'transactions', 'transaction_month') }}
     left join accounts
-        on transactions.account_id = accounts.account_id
-        and transactions.transaction_month >= accounts.valid_from
-        and transactions.transaction_month < coalesce(accounts.valid_to, date '9999-12-31')
+        on {{ scd2_version_at('accounts', 'account_id', 'transactions', 'transaction_month') }}
 
 )
 

@@ -6,7 +6,7 @@
         stack.s3_endpoint, stack.s3_key_id, stack.s3_secret, stack.bucket
         stack.redis_url                   # redis://127.0.0.1:.../0
 
-    python -m bank_assets.lakehouse.stack up [--root DIR] [--keep]   # prints `export NAME=value` lines
+    python -m devtools.stack up [--root DIR] [--keep]   # prints `export NAME=value` lines
 
 - PostgreSQL: the Debian server (``initdb``/``pg_ctl`` from ``/usr/lib/postgresql/<newest>/bin``), a
   new cluster with trust authentication on loopback and databases ``dagster`` and ``lake``. initdb
@@ -745,7 +745,7 @@ def _stderr(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bank_assets.lakehouse.stack")
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the stack, print its settings, stop it on Ctrl-C or SIGTERM")
     up.add_argument("--root", type=Path, help="a new or empty folder for data and logs (default: a temporary one)")

@@ -1,7 +1,7 @@
 """The lakehouse profile end to end on one machine (``bash scripts/lakehouse.sh``).
 
 1. starts PostgreSQL, an S3 server (SeaweedFS) and Redis on 127.0.0.1 with throwaway folders
-   (``bank_assets.lakehouse.stack``);
+   (``devtools.stack``);
 2. writes the landing files of N months once (the synthetic bank), so every build reads the same
    bytes;
 3. builds them on the embedded default (``python -m bank_assets.run``, one DuckDB file): the
@@ -454,9 +454,11 @@ def count_conflicts(folders: list[Path]) -> int:
 
 def report(
     first: str, last: str, scale: str, landing_s: float, embedded_s: float, ref: dict, trials: list[Trial]
-) -> int:
+) -> tuple[int, dict]:
+    """Print the comparison; return (exit code, the same facts as data for --result)."""
     months = [m[:7] for m in monthly_keys(first, last)]
     bad = 0
+    summary: dict = {"months": months, "scale": scale, "trials": []}
     print(f"\n=== lakehouse profile: {len(months)} months ({first}..{last}), scale {scale} ===")
     print(f"landing files written once: {landing_s:.1f} s; embedded default (one DuckDB file): {embedded_s:.1f} s")
     for t in trials:
@@ -487,10 +489,24 @@ def report(
                 bad += 1
         keys = sorted(set(ref) | set(t.checksums))
         diff = {k: (ref.get(k), t.checksums.get(k)) for k in keys if ref.get(k) != t.checksums.get(k)}
-        print(f"   gold checksums vs embedded: {len(ref) - len([k for k in diff if k in ref])}/{len(ref)} tables equal")
+        equal = len(ref) - len([k for k in diff if k in ref])
+        print(f"   gold checksums vs embedded: {equal}/{len(ref)} tables equal")
         for k, (a, b) in diff.items():
             print(f"   DIFFERS {k}: embedded {a} lakehouse {b}")
             bad += 1
+        summary["trials"].append(
+            {
+                "workers": t.workers,
+                "wall_s": round(t.wall_s, 1),
+                "max_parallel_runs": t.max_parallel,
+                "runs": len(t.runs),
+                "failed": list(t.failed),
+                "month_folders": {table: len(folders) for table, folders in t.month_folders.items()},
+                "gold_tables": len(ref),
+                "gold_tables_equal": equal,
+                "differs": sorted(diff),
+            }
+        )
     by = {t.workers: t for t in trials}
     if 1 in by and 2 in by and by[2].wall_s:
         one, two = by[1], by[2]
@@ -503,7 +519,8 @@ def report(
             f"{os.cpu_count()} CPU cores on this machine"
         )
     print("\nresult: " + ("OK, every gold table equal to the embedded default" if not bad else f"{bad} problem(s)"))
-    return 1 if bad else 0
+    summary["problems"] = bad
+    return (1 if bad else 0), summary
 
 
 def serve_ui(trial: Trial) -> None:
@@ -534,10 +551,11 @@ def main(argv: list[str] | None = None) -> int:
         help="after the report, keep the last trial's UI, daemon and workers up until Ctrl-C",
     )
     p.add_argument("--port", type=int, default=3000, help="the UI's port with --ui (default 3000)")
+    p.add_argument("--result", type=Path, help="also write the comparison as JSON to this file")
     args = p.parse_args(argv)
 
     from bank_assets.lakehouse.profile import install_extensions
-    from bank_assets.lakehouse.stack import local_stack, unavailable_reason
+    from devtools.stack import local_stack, unavailable_reason
 
     reason = unavailable_reason()
     if reason:
@@ -579,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                     )
                     log(f"{n} worker(s): {trials[-1].wall_s:.1f} s")
-                rc = report(first, last, args.scale, landing_s, embedded_s, ref, trials)
+                rc, summary = report(first, last, args.scale, landing_s, embedded_s, ref, trials)
                 if args.ui:
                     serve_ui(trials[-1])
     finally:
@@ -589,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {root}")
     with contextlib.suppress(Exception):
         log("every server this run started is stopped")
+    if args.result:
+        summary["servers_stopped"] = True  # local_stack's exit stopped them (it raises if it cannot)
+        args.result.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return rc
 
 

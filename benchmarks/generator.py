@@ -1,4 +1,4 @@
-"""Generator throughput benchmark: python -m bank_assets.synthetic.bench [--scale large].
+"""Generator throughput benchmark: python -m benchmarks.generator [--scale large].
 
 Prints rows/s for generating and writing one month of transactions (median of repeats),
 split into generation and CSV writing. Not a test: figures depend on the machine.
