@@ -81,9 +81,10 @@ select * from final
     run journal reads them there too: bank_assets/assets/gold_journal.py).
 -#}
 {% macro scd2_close_versions() -%}
+    {#- at parse time the model's config is still being read: the check applies when it runs -#}
     {%- set scd2 = model.config.meta.get('scd2') or {} -%}
-    {%- set key, sk_name = scd2.get('key'), scd2.get('surrogate_key') -%}
-    {%- if not key or not sk_name -%}
+    {%- set key, sk_name = scd2.get('key', 'key'), scd2.get('surrogate_key', 'surrogate_key') -%}
+    {%- if execute and not (scd2.get('key') and scd2.get('surrogate_key')) -%}
         {{ exceptions.raise_compiler_error(model.name ~ ": scd2_close_versions needs meta.scd2 = {'key': ..., 'surrogate_key': ...}") }}
     {%- endif -%}
     update {{ this }} as dim
