@@ -157,6 +157,13 @@ def bench_bookkeeping(scale: str, warm_months: int, work: Path) -> dict[str, Any
     }
 
 
+def either(a: str, b: str) -> str:
+    """The verdict of two alternative targets, from their own verdicts."""
+    if "smoke" in a:
+        return "smoke run: not comparable"
+    return "met" if "MISSED" not in a or "MISSED" not in b else "MISSED"
+
+
 def table_rows(b: dict[str, Any], check: Any) -> list[tuple[str, str, str]]:
     scale = b["scale"]
     return [
@@ -196,6 +203,11 @@ def table_rows(b: dict[str, Any], check: Any) -> list[tuple[str, str, str]]:
             "bookkeeping: one event write, project's event log",
             f"{b['event_write_ms']:.2f} ms",
             check("event_write_ms", b["event_write_ms"]),
+        ),
+        (
+            "bookkeeping: events <= 600 a month OR an event write <= 1 ms (the issue's target: either)",
+            "",
+            either(check("events_per_month", b["events_per_month"]), check("event_write_ms", b["event_write_ms"])),
         ),
         (
             "bookkeeping: one event write, Dagster's default SQLite event log",

@@ -198,19 +198,15 @@ WITH b AS (SELECT _source_row, {typed_keys} FROM bronze.{contract.name} b WHERE 
 s AS (SELECT _source_row, count(*) AS n FROM {stage} GROUP BY 1),
 r AS (SELECT _source_row, count(*) AS n FROM {rejects} GROUP BY 1),
 k AS (SELECT DISTINCT {keys_sql} FROM {stage})
-SELECT count(*) AS bronze_rows,
-  coalesce(sum(s.n), 0) AS silver_rows,
+SELECT count(b._source_row) AS bronze_rows,
+  coalesce(sum(s.n) FILTER (WHERE b._source_row IS NOT NULL), 0) AS silver_rows,
   coalesce(sum(r.n), 0) AS rejects,
-  count(*) FILTER (WHERE s._source_row IS NULL AND r._source_row IS NULL AND NOT ({key_null})
-                   AND EXISTS (SELECT 1 FROM k WHERE {keys_join})) AS duplicates_removed,
-  count(*) FILTER (WHERE coalesce(s.n, 0) + coalesce(r.n, 0) > 1) AS multiply_placed
-FROM b LEFT JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row = b._source_row"""
-    bronze_rows, silver_rows, n_rejects, dups, multi = one(sql, bind_params(sql, params))
-    orphans = one(
-        f"SELECT count(*) FROM {stage} s WHERE NOT EXISTS "
-        f"(SELECT 1 FROM bronze.{contract.name} b WHERE {part} AND b._source_row = s._source_row)",
-        bind_params(part, params),
-    )[0]
+  count(*) FILTER (WHERE b._source_row IS NOT NULL AND s._source_row IS NULL AND r._source_row IS NULL
+                   AND NOT ({key_null}) AND EXISTS (SELECT 1 FROM k WHERE {keys_join})) AS duplicates_removed,
+  count(*) FILTER (WHERE b._source_row IS NOT NULL AND coalesce(s.n, 0) + coalesce(r.n, 0) > 1) AS multiply_placed,
+  coalesce(sum(s.n) FILTER (WHERE b._source_row IS NULL), 0) AS silver_rows_without_bronze
+FROM b FULL OUTER JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row = b._source_row"""
+    bronze_rows, silver_rows, n_rejects, dups, multi, orphans = one(sql, bind_params(sql, params))
     unaccounted = bronze_rows - silver_rows - n_rejects - dups
     add(
         "reconciles_with_bronze",
