@@ -37,5 +37,5 @@ def test_project_reference_and_pandas_do_the_same_work(tmp_path):
     assert result["project_s"] > 0 and result["reference_s"] > 0 and result["pandas_sqlite_s"] > 0
     assert set(result["project_layers_s"]) >= {"landing", "bronze", "silver", "gold (dbt)"}
     assert "reports" not in result["project_layers_s"] and result["reports_group_s"] > 0
-    text = table({"month": result})
-    assert "ratio project / plain DuckDB" in text and "pandas + to_sql (PostgreSQL)" in text
+    text = table({"month": result})  # the printed table shows the measured ratio
+    assert f"{result['month_ratio_vs_duckdb']:.2f}x" in text
