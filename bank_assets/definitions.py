@@ -73,7 +73,8 @@ defs = Definitions(
             default_status=DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=int(env("BANK_AUTOMATION_INTERVAL_S")),
             description="Builds gold for exactly the months whose silver changed, once, after silver, "
-            "then the analytics and reports of those months after gold (see bank_assets.assets.gold.GOLD_AUTOMATION).",
+            "then the analytics and reports of those months after gold "
+            "(see bank_assets.assets.gold_translator.GOLD_AUTOMATION).",
         ),
     ],
     resources={**default_resources(), "dbt": dbt_resource()},
