@@ -94,8 +94,8 @@ def test_writer_replaces_a_month_exactly_and_a_failed_write_changes_nothing(tmp_
         assert _rows(path) == [("2024-01", "a", 5.0), ("2024-02", "a", 3.0)]
         with duckdb.connect(path, read_only=True) as con:
             # analytics are consumers: one transaction per write, nothing in the bank data's journal
-            assert journal.state(con, bad.run_id) is None
-            assert journal.pending_runs(con) == []
+            assert journal.overview(con, bad.run_id).state is None
+            assert journal.overview(con, None).pending == []
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))

@@ -29,7 +29,7 @@ from dagster import (
 )
 
 from bank_assets.assets.common import OWNER, REPORTS_POOL, SINGLE_RUN, months_of
-from bank_assets.assets.dbt_project import dbt_project_manifest
+from bank_assets.assets.dbt_project import model_nodes
 from bank_assets.assets.gold import gold
 from bank_assets.assets.gold_translator import GOLD_AUTOMATION
 from bank_assets.partitions import monthly_partitions
@@ -102,11 +102,10 @@ def dashboard(context: AssetExecutionContext, reports: ReportsDir, **tables: pd.
 
 def gold_tables() -> dict[str, str]:
     """Every gold model and its month column (dbt meta.partition_column)."""
-    nodes = dbt_project_manifest()["nodes"].values()
     return {
-        n["name"]: n["config"]["meta"]["partition_column"]
-        for n in nodes
-        if n["resource_type"] == "model" and n["config"].get("schema") == "gold"
+        name: n["config"]["meta"]["partition_column"]
+        for name, n in model_nodes().items()
+        if n["config"].get("schema") == "gold"
     }
 
 

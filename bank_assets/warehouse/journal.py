@@ -125,16 +125,6 @@ def overview(con: duckdb.DuckDBPyConnection, run_id: str | None) -> Overview:
     )
 
 
-def state(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, str | None, str | None] | None:
-    """(state, step, detail) of a run in the journal, or None if it saved nothing."""
-    return overview(con, run_id).state
-
-
-def pending_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Runs whose copies are still held (open, or finished but not yet settled)."""
-    return overview(con, None).pending
-
-
 @contextmanager
 def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One transaction, unless the caller already holds one (then its own commit decides)."""
@@ -203,11 +193,9 @@ def commit(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     return n
 
 
-def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str], rolled_back: list[str] | None = None) -> None:
-    """Drop 'rolled_back' markers of runs that are over (kept for runs still executing steps).
-    `rolled_back`: the marked runs, when the caller has just read them (`overview`)."""
-    if rolled_back is None:
-        rolled_back = overview(con, None).rolled_back
+def forget_rolled_back(con: duckdb.DuckDBPyConnection, keep: set[str], rolled_back: list[str]) -> None:
+    """Drop the 'rolled_back' markers (`overview(...).rolled_back`) of runs that are over (kept
+    for runs still executing steps)."""
     for run_id in rolled_back:
         if run_id not in keep:
             con.execute(f"DELETE FROM {SCHEMA}.runs WHERE run_id = ?", [run_id])
