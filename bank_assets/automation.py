@@ -56,17 +56,22 @@ def month_digest(root: Path, month: str, cache: dict[str, list]) -> str | None:
     return hashlib.sha256("".join(file_digest(p, cache) for p in paths if p).encode()).hexdigest()
 
 
-def changed_months(root: Path, cursor: dict) -> tuple[list[tuple[str, str]], dict]:
-    """(partition key, digest) of every complete month whose content differs from the cursor."""
+def changed_months(root: Path, cursor: dict) -> tuple[list[tuple[str, str, bool]], dict]:
+    """(partition key, digest, re-delivered) of every complete month whose content differs from
+    the cursor; re-delivered: the sensor had requested that month before with other content."""
     seen: dict[str, str] = dict(cursor.get("months", {}))
     cache: dict[str, list] = dict(cursor.get("files", {}))
     changed = []
     for key in monthly_partitions.get_partition_keys():
         digest = month_digest(root, key[:7], cache)
         if digest and seen.get(key) != digest:
-            changed.append((key, digest))
+            changed.append((key, digest, key in seen))
             seen[key] = digest
     return changed, {"months": seen, "files": cache}
+
+
+#: run tag of a sensor run for a month re-delivered with new content
+RESTATEMENT_TAG = "bank/restatement"
 
 
 def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
@@ -76,7 +81,10 @@ def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.STOPPED,
         description="Requests the monthly pipeline for every month whose landing files are new or changed "
-        "(by content hash). For real exports: set BANK_LANDING_MODE=files and turn this sensor on.",
+        "(by content hash); a month re-delivered with new content is tagged bank/restatement=true, and its "
+        "landing and bronze materializations record what changed. Later months that read it show as stale "
+        "and gold's automation rebuilds them. For real exports: set BANK_LANDING_MODE=files and turn this "
+        "sensor on.",
     )
     def landing_zone_sensor(context: SensorEvaluationContext, landing: LandingZone):
         if landing.mode != "files":
@@ -87,7 +95,14 @@ def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
         context.update_cursor(json.dumps(cursor))
         if not changed:
             return SkipReason("no new or changed month in the landing zone")
-        return [RunRequest(run_key=f"{key}:{digest[:16]}", partition_key=key) for key, digest in changed]
+        return [
+            RunRequest(
+                run_key=f"{key}:{digest[:16]}",
+                partition_key=key,
+                tags={RESTATEMENT_TAG: "true"} if redelivered else {},
+            )
+            for key, digest, redelivered in changed
+        ]
 
     return landing_zone_sensor
 

@@ -156,6 +156,11 @@ class Contract:
     steady_volume: bool = True
     #: Keyed pseudonyms of PII columns, added as silver columns (gold reads these, never the PII).
     pseudonyms: tuple[Pseudonym, ...] = ()
+    #: Who the key stands for: groups of columns (one attribute each, e.g. the name = first and
+    #: last name) that must not change under the same key from one snapshot to the next. A key
+    #: whose group differs from its latest earlier snapshot is flagged by silver's
+    #: identity_stable rule (a core system that reused or overwrote a customer number).
+    identity: tuple[tuple[str, ...], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -209,6 +214,7 @@ CUSTOMERS = Contract(
     partitioning="events",
     key=("customer_id",),
     event_column="snapshot_date",
+    identity=(("national_id",), ("birth_date",), ("first_name", "last_name")),
     columns=(
         _c("customer_id", "id", "Customer identifier (stable across snapshots).", required=True),
         _c("first_name", "text", "Given name.", required=True, pii=True),

@@ -2,15 +2,18 @@
 checks, status and recovery.
 
 Reference tables (merchants, branches) are monthly snapshots too (a month without its own file
-carries the latest earlier one forward, see bank_assets.layout); dependencies between layers are
-identity mappings, so month M of any asset reads month M of its parents.
+carries the latest earlier one forward, see bank_assets.layout). Month M of an asset reads month M
+of its parents, and earlier months where it says so (:func:`months_back`): a silver child checks
+its foreign keys against every earlier month of its parents, a gold model declares the months it
+reads in its ``meta.reads_months_before``. Those mappings are what make Dagster mark a later
+month stale when an earlier one is re-published (a restatement).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from dagster import MonthlyPartitionsDefinition
+from dagster import MonthlyPartitionsDefinition, TimeWindowPartitionMapping
 
 from bank_assets.settings import env
 from bank_assets.synthetic.months import month_label, month_start, parse_month
@@ -38,3 +41,10 @@ def partition_month(key: str) -> dt.date:
 def partition_key(month: str) -> str:
     """'2024-03' or '2024-03-01' -> '2024-03-01', the key Dagster expects."""
     return f"{month_label(parse_month(month))}-01"
+
+
+def months_back(n: int | None) -> TimeWindowPartitionMapping:
+    """Month M depends on months M-n .. M of a parent (`n` None: every month up to M). Months
+    before the first partition are simply absent, not an error."""
+    start = -len(monthly_partitions.get_partition_keys()) if n is None else -n
+    return TimeWindowPartitionMapping(start_offset=start, end_offset=0, allow_nonexistent_upstream_partitions=True)

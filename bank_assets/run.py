@@ -44,9 +44,11 @@ from dagster import (
 )
 
 from bank_assets.assets.atomic import settle
+from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.assets.gold import ANSI
 from bank_assets.assets.reports import dashboard_path
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
+from bank_assets.lakehouse.profile import table_exists
 from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
 from bank_assets.resources import Warehouse
@@ -193,6 +195,59 @@ def settle_journal(
             settle(con, instance, None, log)
 
 
+def restated_months(result: ExecuteInProcessResult) -> list[str]:
+    """Months of the run whose landing files were re-delivered with new content (bronze's
+    restatement metadata): every later month that read them is stale."""
+    months = set()
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        diff = mat.metadata.get(RESTATEMENT_KEY)
+        if diff is not None and diff.value.get("restated") and mat.partition:
+            months.add(mat.partition[:7])
+    return sorted(months)
+
+
+def published_months_after(resources: Mapping[str, Any], month: str) -> list[str]:
+    """Months after `month` that silver has published (the months a restatement reaches)."""
+    warehouse = resources.get("warehouse")
+    if not isinstance(warehouse, Warehouse):
+        return []
+    with warehouse.process_config_and_initialize_cm() as held, held.connect() as con:
+        if not table_exists(con, "silver._partition_stats"):
+            return []
+        rows = con.execute(
+            "SELECT DISTINCT partition_month FROM silver._partition_stats WHERE partition_month > $m ORDER BY 1",
+            {"m": partition_month(month)},
+        ).fetchall()
+    return [f"{r[0]:%Y-%m}" for r in rows]
+
+
+def follow_restatements(
+    ok: bool,
+    restated: list[str],
+    last: str,
+    run: Callable[[list[str]], bool],
+    resources: Mapping[str, Any],
+    follow: bool = True,
+    say: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> tuple[bool, list[str]]:
+    """After a run that re-published `restated` months with new content: the published months
+    after `last` read them (trailing windows, year to date, SCD2 versions, foreign keys), so they
+    are rebuilt in order with `run` (or, with `follow` off, named). Returns (ok, months rebuilt)."""
+    later = published_months_after(resources, last) if ok and restated else []
+    if not later:
+        return ok, []
+    say(
+        f"restatement: {', '.join(restated)} re-delivered with new content; the {len(later)} published "
+        f"months after it read it ({later[0]}..{later[-1]})"
+    )
+    if not follow:
+        say(f"  not rebuilt (--no-follow): run --start {later[0]} --end {later[-1]} to bring them up to date")
+        return ok, []
+    say("  rebuilding them in order")
+    return run(later), later
+
+
 def config_for(run_config: dict | None) -> dict:
     """The run config plus the console log level (BANK_LOG_LEVEL, default CRITICAL: our own line
     per month, with the reasons of a failure, instead of Dagster's events and stack traces;
@@ -290,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", default=None, help=f"first month, YYYY-MM or YYYY-MM-DD (default {first})")
     p.add_argument("--end", default=None, help="last month, inclusive (default: --start)")
     p.add_argument("--all", action="store_true", help=f"the whole configured range {first}..{last}")
+    p.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="after a restatement (a month re-delivered with new content), only name the later published "
+        "months that read it instead of rebuilding them",
+    )
     args = p.parse_args(argv)
     try:
         months = parse_months(args.start, args.end, args.all)
@@ -303,12 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     settle_journal(instance, defs.resources, log=lambda line: print(line, flush=True))
     log_path = step_log_path(instance)
     consumer_failures: list[str] = []
+    restated: set[str] = set()
 
     def started(step: Step) -> None:
         print(f"{step.label}  {step.job_name:<16} running: one run of {len(step.months)} months ...", flush=True)
 
     def report(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
         print_result(step, result, seconds)
+        restated.update(restated_months(result))
         if not result.success and only_consumers_failed(result):
             consumer_failures.extend(f"{step.label} {s}" for s in failed_steps(result))
             print(f"  {step.label}: bronze, silver and gold are published; only consumers failed, going on", flush=True)
@@ -319,6 +382,17 @@ def main(argv: list[str] | None = None) -> int:
         ok = run_steps(
             months, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
         )
+        ok, later = follow_restatements(
+            ok,
+            sorted(restated),
+            months[-1],
+            lambda m: run_steps(
+                m, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
+            ),
+            defs.resources,
+            follow=not args.no_follow,
+        )
+        months = months + later
     print(f"{'done' if ok else 'FAILED'}: {len(months)} months in {time.perf_counter() - began:.0f}s")
     if consumer_failures:
         print("consumers that failed (their months' bank data is published; re-run them once fixed):")

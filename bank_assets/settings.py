@@ -26,6 +26,9 @@ DEFAULTS = {
     # any run (a UI backfill of 24 months builds gold 6 at a time): fixed costs are paid once per
     # run or build, and a build's memory stays bounded
     "BANK_MONTHS_PER_RUN": "6",
+    # a customer number whose person changed (national id, birth date or name differ from its
+    # latest earlier snapshot): WARN names the keys; ERROR also refuses to publish the month
+    "BANK_IDENTITY_CHANGE_SEVERITY": "WARN",
 }
 
 
@@ -45,3 +48,11 @@ def months_per_run() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"BANK_MONTHS_PER_RUN must be a whole number >= 1, not {value!r}")
     return int(value)
+
+
+def identity_change_severity() -> str:
+    """BANK_IDENTITY_CHANGE_SEVERITY: WARN (default) or ERROR."""
+    value = env("BANK_IDENTITY_CHANGE_SEVERITY").upper()
+    if value not in ("WARN", "ERROR"):
+        raise ValueError(f"BANK_IDENTITY_CHANGE_SEVERITY must be WARN or ERROR, not {value!r}")
+    return value

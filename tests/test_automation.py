@@ -8,6 +8,7 @@ import os
 
 from dagster import DagsterInstance, RunRequest, build_schedule_context, build_sensor_context
 
+from bank_assets.automation import RESTATEMENT_TAG
 from bank_assets.contracts import REFERENCE_TABLES, TABLES
 from bank_assets.definitions import defs
 from bank_assets.resources import LandingZone
@@ -58,6 +59,9 @@ def test_sensor_requests_new_and_changed_months_only(tmp_path):
     keys = sorted(r.partition_key for r in result.run_requests)
     assert keys == ["2024-02-01", "2024-03-01"]
     assert all(isinstance(r, RunRequest) and r.run_key.startswith(r.partition_key) for r in result.run_requests)
+    # the re-delivered month is tagged a restatement; the new one is not
+    tags = {r.partition_key: r.tags.get(RESTATEMENT_TAG) for r in result.run_requests}
+    assert tags == {"2024-02-01": "true", "2024-03-01": None}
     assert set(json.loads(cursor)["months"]) == {"2024-01-01", "2024-02-01", "2024-03-01"}
 
 

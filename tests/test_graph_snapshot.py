@@ -11,8 +11,15 @@ import os
 from pathlib import Path
 
 from bank_assets.definitions import defs
+from bank_assets.partitions import monthly_partitions
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def reach(graph, key, parent) -> int | str:
+    mapping = graph.get_partition_mapping(key, parent)
+    start = getattr(mapping, "start_offset", 0)
+    return "all" if start <= -len(monthly_partitions.get_partition_keys()) else start
 
 
 def current() -> dict:
@@ -27,7 +34,9 @@ def current() -> dict:
         out[name] = {
             "group": node.group_name,
             "partitioned": node.partitions_def is not None,
-            "parents": sorted(p.to_user_string() for p in node.parent_keys),
+            # each parent with the earliest month read, as an offset from the asset's own (0 = the
+            # same month; "all" = every earlier month): the mappings restatements rely on
+            "parents": {p.to_user_string(): reach(graph, key, p) for p in sorted(node.parent_keys)},
             "checks": sorted(checks.get(name, [])),
         }
     return out
@@ -47,8 +56,6 @@ def test_every_asset_and_check_is_monthly_with_a_single_run_backfill():
     --partition-range` is accepted), and no partitioned asset below an unpartitioned one."""
     from dagster import BackfillPolicy
 
-    from bank_assets.partitions import monthly_partitions
-
     graph = defs.resolve_asset_graph()
     now = current()
     assert {v["group"] for v in now.values()} == {"landing", "bronze", "silver", "gold", "analytics", "reports"}
@@ -60,3 +67,20 @@ def test_every_asset_and_check_is_monthly_with_a_single_run_backfill():
         assert graph.get_check_spec(check_key).partitions_def == monthly_partitions, check_key
     assert now["silver/transactions"]["checks"] == ["contract"]  # one check a table, naming each rule
     assert "assert_anomaly_marts_agree" in now["gold/transaction_anomalies"]["checks"]
+
+
+def test_months_read_name_real_parents():
+    """Each model's meta.reads_months_before names models it refs, with a month count or "all"
+    (a typo would silently leave a dependency undeclared)."""
+    from bank_assets.assets.dbt_project import model_nodes
+    from bank_assets.assets.gold_translator import months_read
+
+    nodes = model_nodes()
+    declared = 0
+    for name, node in nodes.items():
+        parents = {n.split(".")[-1] for n in node["depends_on"]["nodes"]}
+        for parent, n in months_read(node).items():
+            declared += 1
+            assert parent in parents, f"{name}: reads_months_before names {parent}, not one of its parents"
+            assert n == "all" or (isinstance(n, int) and n > 0), f"{name}: {parent}: {n!r}"
+    assert declared >= 20

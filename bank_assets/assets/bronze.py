@@ -29,6 +29,14 @@ from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone, Warehouse
 from bank_assets.warehouse import bronze
 
+#: metadata key of a re-delivered month's comparison with what it replaced
+RESTATEMENT_KEY = "restatement"
+
+
+def describe_restatement(diff: dict[str, int] | None) -> str:
+    return ", ".join(f"{v:,} {k.removeprefix('rows_')}" for k, v in (diff or {}).items()) + " rows"
+
+
 LINEAGE = [
     TableColumn("_source_file", "VARCHAR", description="Landing file the row came from."),
     TableColumn("_source_row", "BIGINT", description="1-based data row in that file (header excluded)."),
@@ -91,15 +99,27 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                 sample = preview(
                     con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month}
                 )
+                redelivery = {}
+                if result.restatement is not None:
+                    # RESTATEMENT_KEY: read by the CLI, which then rebuilds the later months
+                    redelivery = {
+                        RESTATEMENT_KEY: MetadataValue.json({**result.restatement, "restated": result.restated})
+                    }
                 context.add_asset_metadata(
                     {
                         "dagster/row_count": result.rows,
                         "source_file": MetadataValue.path(result.path),
                         "preview": sample,
+                        **redelivery,
                     },
                     partition_key=pk,
                 )
                 context.log.info(f"bronze.{name} {month:%Y-%m}: {result.rows:,} rows from {result.path}")
+                if result.restated:
+                    context.log.warning(
+                        f"bronze.{name} {month:%Y-%m} RESTATED: {describe_restatement(result.restatement)} "
+                        "against the month published before; later months that read it are stale until rebuilt"
+                    )
         return MaterializeResult()
 
     return _bronze

@@ -6,10 +6,20 @@ describes it, so bronze reads your data. Reference tables (merchants, branches) 
 snapshots; a month without its own file carries the latest earlier one forward.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    AssetSpec,
+    DagsterInstance,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 
 from bank_assets.assets.common import INGEST_BACKFILL, OWNER, column_schema, key, partition_keys
 from bank_assets.contracts import CONTRACTS, TABLES
@@ -51,13 +61,35 @@ def describe(root: Path, table: str, month: str) -> dict:
     check_landing_path(root, path)
     with path.open("rb") as f:
         rows = max(sum(1 for _ in f) - 1, 0)
-    meta: dict = {"path": MetadataValue.path(str(path)), "dagster/row_count": rows, "bytes": path.stat().st_size}
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    meta: dict = {
+        "path": MetadataValue.path(str(path)),
+        "dagster/row_count": rows,
+        "bytes": path.stat().st_size,
+        "sha256": digest,
+    }
     if path.parent.name != month:
         meta["carried_forward_from"] = path.parent.name
     manifest = manifest_file(path)
     if manifest.exists():
         meta["injected_defects"] = MetadataValue.json(json.loads(manifest.read_text())["defects"])
     return meta
+
+
+def delivery(instance: DagsterInstance, asset_key: AssetKey, partition: str, digest: str) -> str:
+    """How this month's file compares with the one recorded last time: "first delivery",
+    "unchanged" or "RESTATEMENT" (the content changed: bronze then records the rows added, removed
+    and changed, and the later months that read the month are stale until rebuilt)."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return "first delivery"
+    before = records[0].asset_materialization.metadata.get("sha256")
+    if before is None:
+        return "first delivery"
+    return "unchanged" if before.value == digest else "RESTATEMENT"
 
 
 @multi_asset(
@@ -77,7 +109,11 @@ def landing_files(context: AssetExecutionContext, landing: LandingZone):
         for table in tables:
             if world is not None:
                 write_table(world, table, parse_month(month), root)
-            context.add_asset_metadata(describe(root, table, month), asset_key=key("landing", table), partition_key=pk)
+            meta = describe(root, table, month)
+            meta["delivery"] = delivery(context.instance, key("landing", table), pk, meta["sha256"])
+            if meta["delivery"] == "RESTATEMENT":
+                context.log.warning(f"landing {table} {month}: re-delivered with new content (a restatement)")
+            context.add_asset_metadata(meta, asset_key=key("landing", table), partition_key=pk)
         context.log.info(f"landing {month}: {len(tables)} files {'generated' if world else 'found'}")
     for table in tables:
         yield MaterializeResult(asset_key=key("landing", table))

@@ -14,6 +14,7 @@ import duckdb
 
 from bank_assets.contracts import Contract
 from bank_assets.lakehouse.profile import table_exists
+from bank_assets.settings import identity_change_severity
 from bank_assets.warehouse.silver import (
     bind_params,
     month_params,
@@ -140,6 +141,18 @@ def rule_specs(contract: Contract) -> list[CheckSpecInfo]:
         specs.append(
             CheckSpecInfo("accepted_values", f"Coded columns hold accepted values only: {cols}.", True, "ERROR")
         )
+    if contract.identity:
+        severity = identity_change_severity()
+        specs.append(
+            CheckSpecInfo(
+                "identity_stable",
+                f"A key keeps its person: {identity_names(contract)} equal its latest earlier snapshot "
+                f"({severity}{', blocks publishing' if severity == 'ERROR' else ''}; "
+                "BANK_IDENTITY_CHANGE_SEVERITY). Keys are shown masked.",
+                severity == "ERROR",
+                severity,
+            )
+        )
     if contract.event_column:
         specs.append(
             CheckSpecInfo(
@@ -150,6 +163,40 @@ def rule_specs(contract: Contract) -> list[CheckSpecInfo]:
             )
         )
     return specs
+
+
+def identity_names(contract: Contract) -> str:
+    return ", ".join("+".join(group) for group in contract.identity)
+
+
+def masked(key: str) -> str:
+    """A business key for check metadata and logs: its first two and last two characters."""
+    return key[:2] + "*" * max(len(key) - 4, 1) + key[-2:] if len(key) > 4 else "*" * len(key)
+
+
+def identity_changes(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> tuple[int, dict, list]:
+    """Keys of the staged month whose identity groups differ from the key's latest earlier
+    published snapshot: (keys changed, keys per group, masked samples naming the groups)."""
+    key = q(contract.key[0])
+    norm = lambda c: f"lower(trim(CAST({q(c)} AS VARCHAR)))"  # noqa: E731
+    groups = ["+".join(g) for g in contract.identity]
+    value = lambda g: " || '|' || ".join(f"coalesce({norm(c)}, '')" for c in g)  # noqa: E731
+    before = ", ".join(f"arg_max({value(g)}, _partition_month) AS g{i}" for i, g in enumerate(contract.identity))
+    now = ", ".join(f"{value(g)} AS g{i}" for i, g in enumerate(contract.identity))
+    differs = ", ".join(f"n.g{i} IS DISTINCT FROM p.g{i}" for i in range(len(groups)))
+    rows = con.execute(
+        f"""WITH n AS (SELECT {key} AS k, {now} FROM {stage_table(contract)}),
+p AS (SELECT {key} AS k, {before} FROM silver.{contract.name}
+      WHERE _partition_month < $month AND {key} IN (SELECT k FROM n) GROUP BY {key})
+SELECT k, {differs} FROM n JOIN p USING (k)
+WHERE {" OR ".join(f"n.g{i} IS DISTINCT FROM p.g{i}" for i in range(len(groups)))} ORDER BY k""",
+        {"month": month},
+    ).fetchall()
+    per_group = {g: sum(1 for r in rows if r[1 + i]) for i, g in enumerate(groups)}
+    samples = [
+        f"{masked(str(r[0]))}: {', '.join(g for i, g in enumerate(groups) if r[1 + i])}" for r in rows[:SAMPLE_SIZE]
+    ]
+    return len(rows), per_group, samples
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> list[CheckOutcome]:
@@ -252,6 +299,19 @@ FROM b FULL OUTER JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._sour
         bad = one(f"SELECT {exprs} FROM {stage}")
         by_col = {c.name: int(n) for c, n in zip(accepted, bad, strict=True) if n}
         add("accepted_values", not by_col, sum(by_col.values()), violations=by_col or "none")
+
+    if contract.identity:
+        if table_exists(con, f"silver.{contract.name}"):
+            changed, per_group, samples = identity_changes(con, contract, month)
+        else:
+            changed, per_group, samples = 0, {}, []
+        add(
+            "identity_stable",
+            changed == 0,
+            changed,
+            keys_changed=changed,
+            **({"changed_by_attribute": per_group, "sample_keys": samples} if changed else {}),
+        )
 
     if contract.event_column:
         has_stats = table_exists(con, "silver._partition_stats")

@@ -266,6 +266,31 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
 class BronzeLoad:
     rows: int
     path: str
+    #: a month loaded before and delivered again: business keys added, removed and changed (any
+    #: column) against the rows it replaced; None for a month's first load
+    restatement: dict[str, int] | None = None
+
+    @property
+    def restated(self) -> bool:
+        return bool(self.restatement and any(self.restatement.values()))
+
+
+def restatement_diff(con: duckdb.DuckDBPyConnection, contract: Contract, new: str, month: dt.date) -> dict[str, int]:
+    """Business keys of the month's published bronze rows against `new` (the re-delivered file's
+    rows, as text): keys only in the new file, only in the old one, and in both with any value
+    changed (a key delivered several times compares as the set of its rows)."""
+    keys = ", ".join(f'"{k}"' for k in contract.key)
+    row = ", ".join(f'"{c}"' for c in contract.column_names)
+    side = "SELECT {keys}, sum(hash({row})) AS h, count(*) AS n FROM {src} GROUP BY {keys}"
+    old = side.format(keys=keys, row=row, src=f"bronze.{contract.name} WHERE _partition_month = $part")
+    fresh = side.format(keys=keys, row=row, src=new)
+    added, removed, changed = con.execute(
+        f"SELECT count(*) FILTER (WHERE o.n IS NULL), count(*) FILTER (WHERE f.n IS NULL), "
+        f"count(*) FILTER (WHERE o.n IS NOT NULL AND f.n IS NOT NULL AND (o.h <> f.h OR o.n <> f.n)) "
+        f"FROM ({old}) o FULL OUTER JOIN ({fresh}) f USING ({keys})",
+        {"part": month},
+    ).fetchone()
+    return {"rows_added": int(added), "rows_removed": int(removed), "rows_changed": int(changed)}
 
 
 def bronze_scope(contract: Contract, month: dt.date) -> Scope:
@@ -316,22 +341,31 @@ def load(
     allow_empty: bool = False,
 ) -> BronzeLoad:
     """Replace the month's partition with the file's rows, atomically. `save` (the run journal)
-    copies the rows replaced, in the same transaction. An empty or collapsed month is refused."""
+    copies the rows replaced, in the same transaction. An empty or collapsed month is refused. A
+    month loaded before is compared with its new file first (:func:`restatement_diff`)."""
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
     where = "_partition_month = $part"
 
-    def attempt() -> int:
+    def attempt() -> tuple[int, dict[str, int] | None]:
         errors: list[Exception] = []
         con.register("_bronze_in", read_landing(path, contract, errors))
+        source, restatement = "_bronze_in", None
         try:
             con.execute("BEGIN TRANSACTION")
             con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
             if save is not None:
                 save(bronze_scope(contract, partition))
             create_partitioned(con, f"bronze.{contract.name}", bronze_ddl(contract), "_partition_month")
+            loaded = con.execute(
+                f"SELECT count(*) > 0 FROM bronze.{contract.name} WHERE {where}", {"part": partition}
+            ).fetchone()[0]
+            if loaded:  # a re-delivery: compare it with what it replaces (the stream is read once)
+                con.execute("CREATE OR REPLACE TEMP TABLE _bronze_redelivered AS SELECT * FROM _bronze_in")
+                source = "_bronze_redelivered"
+                restatement = restatement_diff(con, contract, source, partition)
             con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
             con.execute(
-                f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM _bronze_in",
+                f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM {source}",
                 {"file": str(path), "ts": ingested_at, "part": partition},
             )
             n = con.execute(
@@ -339,7 +373,7 @@ def load(
             ).fetchone()
             check_volume(con, contract, path, partition, n[0], allow_empty)
             con.execute("COMMIT")
-            return int(n[0])
+            return int(n[0]), restatement
         except Exception as e:
             rollback_if_open(con)
             if errors:  # the file broke while DuckDB was reading it: report the file's error
@@ -347,6 +381,8 @@ def load(
             raise
         finally:
             con.unregister("_bronze_in")
+            if source != "_bronze_in":
+                con.execute("DROP TABLE IF EXISTS _bronze_redelivered")
 
-    n = retry_on_conflict(attempt, what=f"bronze.{contract.name} {partition:%Y-%m}")
-    return BronzeLoad(rows=n, path=str(path))
+    n, restatement = retry_on_conflict(attempt, what=f"bronze.{contract.name} {partition:%Y-%m}")
+    return BronzeLoad(rows=n, path=str(path), restatement=restatement)

@@ -2,7 +2,9 @@
 -- Every version opened in the window starts where the previous version of the customer ends,
 -- and the customer was either absent from the previous month's snapshot or differed from it
 -- in a tracked attribute. Returns the offending versions.
-{% set tracked = ['segment', 'district', 'city', 'address_hash', 'income_band', 'employment_status', 'status'] %}
+{#- the tracked attributes of dim_customer.sql's scd2_monthly call -#}
+{% set tracked = ['segment', 'district', 'city', 'address_hash', 'income_band', 'employment_status', 'status',
+                  'national_id_hash', 'signup_date', 'birth_year'] %}
 with
 
 versions as (

@@ -1,4 +1,4 @@
-{{ config(meta={'partition_column': 'transaction_month'}) }}
+{{ config(meta={'partition_column': 'transaction_month', 'reads_months_before': {'stg_silver__accounts': 'all', 'stg_silver__customers': 'all'}}) }}
 
 -- Every transaction with its account and customer as they were in the transaction's month: the
 -- latest snapshot of each at or before that month (ASOF join). That is the same month's snapshot

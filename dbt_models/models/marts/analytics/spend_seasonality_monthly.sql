@@ -13,7 +13,7 @@
 --                                  rounded once half away from zero to DECIMAL(18,6); NULL while
 --                                  fewer than 12 months of history are loaded
 -- calendar_month (1-12) groups the index across years. A month reads itself and the 11 before.
-{{ config(meta={'partition_column': 'report_month'}) }}
+{{ config(meta={'partition_column': 'report_month', 'reads_months_before': {'spend_by_category_monthly': 11}}) }}
 
 with
 

@@ -21,7 +21,7 @@
 {%- set min_debits_amount_rule = 3 %}
 {%- set amount_multiple = 10 %}
 {%- set lookback_days = 90 %}
-{{ config(meta={'partition_column': 'alert_month'}) }}
+{{ config(meta={'partition_column': 'alert_month', 'reads_months_before': {'fct_transactions': 3}}) }}
 
 with
 

@@ -3,7 +3,7 @@
 -- so exchange-rate moves do not open versions), branch_id, currency. Carried from the version's
 -- first snapshot: customer_id, opened_date, closed_date.
 {% set scd2 = {'key': 'account_id', 'surrogate_key': 'account_sk'} %}
-{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
+{{ config(meta={'partition_column': 'valid_from', 'reads_months_before': {'stg_silver__accounts': 1}, 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__accounts',

@@ -4,7 +4,7 @@
 -- only its own interactions and the dimension's earlier rows, never the history of interactions.
 -- agent_team is the team of the agent's first interaction (earliest interaction_ts, ties broken
 -- by interaction_id). Months are built in order (assert_previous_month_loaded).
-{{ config(meta={'partition_column': 'first_seen_month'}) }}
+{{ config(meta={'partition_column': 'first_seen_month', 'reads_months_before': {'stg_silver__customer_interactions': 'all'}}) }}
 
 with
 

@@ -3,7 +3,7 @@
 -- attribute, so a re-planned window, share or cost opens a version. end_date is the first day
 -- after the campaign: it runs on [start_date, end_date). cost_per_contact_pen is in PEN.
 {% set scd2 = {'key': 'campaign_id', 'surrogate_key': 'campaign_sk'} %}
-{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
+{{ config(meta={'partition_column': 'valid_from', 'reads_months_before': {'stg_silver__campaigns': 1}, 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__campaigns',

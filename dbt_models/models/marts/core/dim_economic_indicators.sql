@@ -2,7 +2,7 @@
 -- the unemployment rate: this month's value - the previous month's (NULL when the previous month
 -- is not loaded). Fractions stay DECIMAL(18,6) (0.0525 = 5.25 %); a change is a difference of
 -- fractions (0.0025 = +0.25 percentage points), exact. A month reads itself and the month before.
-{{ config(meta={'partition_column': 'indicator_month'}) }}
+{{ config(meta={'partition_column': 'indicator_month', 'reads_months_before': {'stg_silver__economic_indicators': 1}}) }}
 
 with
 

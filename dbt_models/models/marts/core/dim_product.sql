@@ -4,7 +4,7 @@
 -- best-score list rates) opens a version. annual_rate is a fraction, DECIMAL(18,6);
 -- monthly_fee_pen is in PEN (by contract), DECIMAL(18,2).
 {% set scd2 = {'key': 'product_code', 'surrogate_key': 'product_sk'} %}
-{{ config(meta={'partition_column': 'valid_from', 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
+{{ config(meta={'partition_column': 'valid_from', 'reads_months_before': {'stg_silver__products': 1}, 'scd2': scd2}, post_hook="{{ scd2_close_versions() }}") }}
 
 {{ scd2_monthly(
     'stg_silver__products',

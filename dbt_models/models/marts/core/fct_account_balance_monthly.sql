@@ -1,7 +1,7 @@
 -- Periodic snapshot fact: one row per account per month-end snapshot, with the balance and
 -- limit in PEN and the home branch's district and zone. Incremental by snapshot_month over the
 -- window on snapshot_date.
-{{ config(meta={'partition_column': 'snapshot_month'}) }}
+{{ config(meta={'partition_column': 'snapshot_month', 'reads_months_before': {'dim_account': 'all', 'dim_customer': 'all'}}) }}
 
 with
 

@@ -11,7 +11,7 @@
 --                      dim_product versions valid in the application month
 -- requested_amount is in the application currency, requested_amount_pen in PEN (silver's rate of the
 -- application date); credit_score is an integer, debt_to_income a DECIMAL(18,6) fraction.
-{{ config(meta={'partition_column': 'application_month'}) }}
+{{ config(meta={'partition_column': 'application_month', 'reads_months_before': {'dim_customer': 'all', 'dim_product': 'all', 'stg_silver__customers': 'all'}}) }}
 
 with
 

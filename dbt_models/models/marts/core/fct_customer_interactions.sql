@@ -1,7 +1,7 @@
 -- Interaction fact, one row per customer contact (call, branch visit, chat, email). Incremental
 -- by interaction_month over the window on interaction_ts. customer_sk points at the dim_customer
 -- version valid in the interaction's month; is_complaint = reason 'COMPLAINT'.
-{{ config(meta={'partition_column': 'interaction_month'}) }}
+{{ config(meta={'partition_column': 'interaction_month', 'reads_months_before': {'dim_customer': 'all'}}) }}
 
 with
 

@@ -19,7 +19,7 @@
 -- M's end is the first instant of the next month (local time). transaction_id and rule_code are
 -- the same on every milestone row of an alert; account_id and customer_id are the purchase's, from
 -- fct_transactions (NULL when silver quarantined the purchase: transaction_parent_status).
-{{ config(meta={'partition_column': 'snapshot_month'}) }}
+{{ config(meta={'partition_column': 'snapshot_month', 'reads_months_before': {'stg_silver__fraud_alerts': 1, 'fct_transactions': 2}}) }}
 
 with
 

@@ -2,7 +2,7 @@
 -- delinquency bucket of the loan's days past due at month end:
 -- CURRENT (0), 1-30, 31-60, 61-90, 90+ (more than 90). Incremental by due_month over the
 -- window on due_date.
-{{ config(meta={'partition_column': 'due_month'}) }}
+{{ config(meta={'partition_column': 'due_month', 'reads_months_before': {'stg_silver__loans': 'all'}}) }}
 
 with
 

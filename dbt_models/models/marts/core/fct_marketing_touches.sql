@@ -3,7 +3,7 @@
 -- The campaign's window and cost come from the dim_campaign version valid in that month:
 -- contact_cost_pen = cost_per_contact_pen for the TREATMENT arm (contacted) and 0 for CONTROL
 -- (held out), DECIMAL(18,2) in PEN. Incremental by assignment_month over the window on assigned_date.
-{{ config(meta={'partition_column': 'assignment_month'}) }}
+{{ config(meta={'partition_column': 'assignment_month', 'reads_months_before': {'dim_campaign': 'all', 'dim_customer': 'all'}}) }}
 
 with
 

@@ -3,7 +3,7 @@
 -- (the delete_window pre-hook, then the window's rows appended).
 -- Segment, district and zone are the customer's in the transaction's month; customer_sk and
 -- account_sk point at the dimension versions valid in that month.
-{{ config(meta={'partition_column': 'transaction_month'}) }}
+{{ config(meta={'partition_column': 'transaction_month', 'reads_months_before': {'dim_account': 'all', 'dim_customer': 'all'}}) }}
 
 with
 

@@ -9,7 +9,7 @@
 --                         or rfm_score (r + f + m, 3..15) <= 6
 --                  MEDIUM if rfm_score <= 9
 --                  LOW    otherwise
-{{ config(meta={'partition_column': 'as_of_month'}) }}
+{{ config(meta={'partition_column': 'as_of_month', 'reads_months_before': {'int_customer_month_activity': 2}}) }}
 
 with
 

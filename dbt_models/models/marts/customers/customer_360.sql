@@ -17,7 +17,7 @@
 --   lifetime_value_pen      = (0.18 * sum(PURCHASE) + 0.02 * sum over the months of the positive
 --                             balances) / 12, i.e. 0.015 * purchases + 0.02 / 12 * positive balances,
 --                             exact, rounded once
-{{ config(meta={'partition_column': 'as_of_month'}) }}
+{{ config(meta={'partition_column': 'as_of_month', 'reads_months_before': {'int_customer_month_activity': 11}}) }}
 
 with
 

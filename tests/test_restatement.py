@@ -1,0 +1,157 @@
+"""Restatements and identity: a re-delivered month reaches every later month that read it, and a
+customer number that changes person is flagged and versioned.
+
+Both start from the session's two built months (tiny scale) and switch the landing zone to files
+mode, as a bank re-delivering an export does.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetKey, instance_for_test
+
+from bank_assets.assets.bronze import RESTATEMENT_KEY
+from bank_assets.run import follow_restatements, restated_months, run_steps
+from tests.conftest import copy_of_built
+from tests.pipeline import resources
+
+pytestmark = pytest.mark.slow
+
+JAN, FEB = "2024-01", "2024-02"
+
+
+def rewrite(path: Path, edit) -> None:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows = edit(rows)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+
+
+def restate_january(landing: Path) -> None:
+    """January's transactions re-delivered: 5 amounts corrected, 3 transactions added."""
+
+    def edit(rows: list[list[str]]) -> list[list[str]]:
+        header, body = rows[0], rows[1:]
+        amount, tid = header.index("amount"), header.index("transaction_id")
+        for row in body[10:15]:
+            row[amount] = f"{float(row[amount]) + 1000:.2f}"
+        added = [[f"{r[tid]}X" if i == tid else v for i, v in enumerate(r)] for r in body[20:23]]
+        return [header, *body, *added]
+
+    rewrite(landing / "transactions" / JAN / "transactions.csv", edit)
+
+
+def gold_fingerprint(db: Path) -> dict[str, tuple]:
+    """count and sum(hash(row)) of every gold table, per table (run-independent: no timestamps)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'gold' "
+                "AND table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {t: con.execute(f'SELECT count(*), sum(hash(x)) FROM gold."{t}" x').fetchone() for t in tables}
+
+
+def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_path: Path):
+    restated_landing = tmp_path / "restated_landing"
+    with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
+        restate_january(root / "landing")
+        shutil.copytree(root / "landing", restated_landing)
+        files = resources(root, mode="files")
+        results = []
+        assert run_steps([JAN], instance, files, on_result=lambda s, r, _: results.append(r))
+        assert restated_months(results[0]) == [JAN]
+        diff = next(
+            e.step_materialization_data.materialization.metadata[RESTATEMENT_KEY].value
+            for e in results[0].get_asset_materialization_events()
+            if e.asset_key == AssetKey(["bronze", "transactions"])
+        )
+        assert diff == {"rows_added": 3, "rows_removed": 0, "rows_changed": 5, "restated": True}
+        landing_meta = instance.get_latest_materialization_event(AssetKey(["landing", "transactions"]))
+        assert landing_meta.asset_materialization.metadata["delivery"].value == "RESTATEMENT"
+
+        # before the follow-up: Dagster sees February's gold as stale, through the declared mappings
+        # (Dagster's own resolver, as the UI uses it; its test helper builds it for a list of assets)
+        from dagster._core.definitions.data_version import StaleStatus
+        from dagster._utils.test.data_versions import get_stale_status_resolver
+
+        from bank_assets.definitions import all_assets
+
+        resolver = get_stale_status_resolver(instance, all_assets)
+        for model in ("customer_360", "fct_transactions", "anomaly_kpis_zone_ytd"):
+            status = resolver.get_status(AssetKey(["gold", model]), f"{FEB}-01")
+            assert status == StaleStatus.STALE, (model, status)
+
+        said: list[str] = []
+        ok, later = follow_restatements(
+            True, [JAN], JAN, lambda ms: run_steps(ms, instance, files), files, say=said.append
+        )
+        assert ok and later == [FEB], said
+        assert "restatement: 2024-01" in said[0]
+        restated = gold_fingerprint(root / "warehouse.duckdb")
+
+    # a fresh build of the corrected files: every gold table equal, both months
+    fresh_root = tmp_path / "fresh"
+    (fresh_root / "dagster_home").mkdir(parents=True)
+    shutil.copytree(restated_landing, fresh_root / "landing")
+    with instance_for_test(temp_dir=str(fresh_root / "dagster_home")) as instance:
+        assert run_steps([JAN, FEB], instance, resources(fresh_root, mode="files"), per_run=2)
+    fresh = gold_fingerprint(fresh_root / "warehouse.duckdb")
+    assert restated.keys() == fresh.keys()
+    assert {t for t in fresh if restated[t] != fresh[t]} == set()
+
+
+def test_an_unchanged_redelivery_is_not_a_restatement(two_months_built: Path, tmp_path: Path):
+    with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
+        results = []
+        assert run_steps([JAN], instance, resources(root, mode="files"), on_result=lambda s, r, _: results.append(r))
+        assert restated_months(results[0]) == []
+        meta = instance.get_latest_materialization_event(AssetKey(["landing", "customers"])).asset_materialization
+        assert meta.metadata["delivery"].value == "unchanged"
+
+
+def test_a_customer_number_reused_for_another_person(two_months_built: Path, tmp_path: Path):
+    """February's C... arrives as another person: silver warns naming the masked key and the
+    attributes, and dim_customer opens a version carrying the new identity."""
+    with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
+        path = root / "landing" / "customers" / FEB / "customers.csv"
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        header = rows[0]
+        col = {c: header.index(c) for c in header}
+        target = rows[6]
+        key = target[col["customer_id"]]
+        target[col["first_name"]], target[col["last_name"]] = "Zoila", "Quispe"
+        target[col["national_id"]] = "19876543" if target[col["national_id"]] != "19876543" else "19876544"
+        target[col["birth_date"]] = "1988-07-15"
+        rewrite(path, lambda _: rows)
+
+        results = []
+        assert run_steps([FEB], instance, resources(root, mode="files"), on_result=lambda s, r, _: results.append(r))
+        check = next(
+            e for e in results[0].get_asset_check_evaluations() if e.asset_key == AssetKey(["silver", "customers"])
+        )
+        assert not check.passed and check.severity.value == "WARN", check
+        rule = check.metadata["identity_stable"].value
+        assert rule["keys_changed"] == 1
+        assert rule["changed_by_attribute"] == {"national_id": 1, "birth_date": 1, "first_name+last_name": 1}
+        masked = key[:2] + "*" * (len(key) - 4) + key[-2:]
+        assert rule["sample_keys"] == [f"{masked}: national_id, birth_date, first_name+last_name"]
+        assert key not in str(check.metadata) and "Quispe" not in str(check.metadata)
+
+        with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+            versions = con.execute(
+                "SELECT valid_from, birth_year, is_current FROM gold.dim_customer WHERE customer_id = ? ORDER BY 1",
+                [key],
+            ).fetchall()
+        assert versions[-1][1:] == (1988, True), versions
+        assert versions[-1][0].isoformat() == f"{FEB}-01"
+        assert len({v[1] for v in versions}) == 2, versions
