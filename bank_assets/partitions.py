@@ -2,11 +2,11 @@
 checks, status and recovery.
 
 Reference tables (merchants, branches) are monthly snapshots too (a month without its own file
-carries the latest earlier one forward, see bank_assets.layout). Month M of an asset reads month M
-of its parents, and earlier months where it says so (:func:`months_back`): a silver child checks
-its foreign keys against every earlier month of its parents, a gold model declares the months it
-reads in its ``meta.reads_months_before``. Those mappings are what make Dagster mark a later
-month stale when an earlier one is re-published (a restatement).
+carries the latest earlier one forward, see bank_assets.layout). Dependencies between layers are
+identity mappings (month M of an asset depends on month M of its parents), although some assets
+read earlier months too (a silver child's foreign keys, a gold model's
+``meta.reads_months_before``): why, and how a restatement reaches later months instead, is in
+docs/guarantees.md, Restatements.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def partition_key(month: str) -> str:
 
 
 def months_back(n: int | None) -> TimeWindowPartitionMapping:
-    """Month M depends on months M-n .. M of a parent (`n` None: every month up to M). Months
-    before the first partition are simply absent, not an error."""
+    """Month M depends on months M-n .. M of a parent (`n` None: every month up to M; the
+    lakehouse's silver -> gold dependency). Months before the first partition are simply absent."""
     start = -len(monthly_partitions.get_partition_keys()) if n is None else -n
     return TimeWindowPartitionMapping(start_offset=start, end_offset=0, allow_nonexistent_upstream_partitions=True)

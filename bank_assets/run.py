@@ -48,12 +48,12 @@ from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.assets.gold import ANSI
 from bank_assets.assets.reports import dashboard_path
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
-from bank_assets.lakehouse.profile import table_exists
 from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
 from bank_assets.resources import Warehouse
 from bank_assets.settings import env, months_per_run, resolve
 from bank_assets.synthetic.months import month_label, month_range, parse_month
+from bank_assets.warehouse.bronze import published_after
 
 
 @dataclass(frozen=True)
@@ -213,13 +213,7 @@ def published_months_after(resources: Mapping[str, Any], month: str) -> list[str
     if not isinstance(warehouse, Warehouse):
         return []
     with warehouse.process_config_and_initialize_cm() as held, held.connect() as con:
-        if not table_exists(con, "silver._partition_stats"):
-            return []
-        rows = con.execute(
-            "SELECT DISTINCT partition_month FROM silver._partition_stats WHERE partition_month > $m ORDER BY 1",
-            {"m": partition_month(month)},
-        ).fetchall()
-    return [f"{r[0]:%Y-%m}" for r in rows]
+        return published_after(con, partition_month(month))
 
 
 def follow_restatements(

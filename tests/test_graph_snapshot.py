@@ -35,7 +35,8 @@ def current() -> dict:
             "group": node.group_name,
             "partitioned": node.partitions_def is not None,
             # each parent with the earliest month read, as an offset from the asset's own (0 = the
-            # same month; "all" = every earlier month): the mappings restatements rely on
+            # same month; "all" = every earlier month): identity on the embedded profile, on purpose
+            # (docs/guarantees.md, Restatements)
             "parents": {p.to_user_string(): reach(graph, key, p) for p in sorted(node.parent_keys)},
             "checks": sorted(checks.get(name, [])),
         }

@@ -100,11 +100,11 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                     con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month}
                 )
                 redelivery = {}
+                later = bronze.published_after(con, month) if result.restated else []
                 if result.restatement is not None:
                     # RESTATEMENT_KEY: read by the CLI, which then rebuilds the later months
-                    redelivery = {
-                        RESTATEMENT_KEY: MetadataValue.json({**result.restatement, "restated": result.restated})
-                    }
+                    diff = {**result.restatement, "restated": result.restated, "later_months_to_rebuild": later}
+                    redelivery = {RESTATEMENT_KEY: MetadataValue.json(diff)}
                 context.add_asset_metadata(
                     {
                         "dagster/row_count": result.rows,
@@ -118,7 +118,13 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                 if result.restated:
                     context.log.warning(
                         f"bronze.{name} {month:%Y-%m} RESTATED: {describe_restatement(result.restatement)} "
-                        "against the month published before; later months that read it are stale until rebuilt"
+                        "against the month published before; "
+                        + (
+                            f"the published months after it read it: rebuild {later[0]}..{later[-1]} "
+                            "(python -m bank_assets.run does it on its own; in the UI, a backfill of that range)"
+                            if later
+                            else "no later month is published"
+                        )
                     )
         return MaterializeResult()
 

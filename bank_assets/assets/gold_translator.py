@@ -1,8 +1,7 @@
 """How dagster-dbt sees the gold models: asset keys, group, owners, monthly partitions and
-checks, the automation condition, and the earlier months a model reads (its partition mappings)."""
+checks, the automation condition, and the lakehouse's silver -> gold month dependency."""
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from dagster import AssetKey, AutomationCondition, MetadataValue, PartitionMapping
@@ -21,30 +20,6 @@ def months_read(dbt_resource_props: Mapping[str, Any]) -> dict[str, int | str]:
     """A model's ``meta.reads_months_before``: parent model name -> how many months before its
     own it reads (an int, or "all"). Declared beside the SQL that reads them."""
     return dict((dbt_resource_props.get("config", {}).get("meta") or {}).get("reads_months_before") or {})
-
-
-def widest(a: int | str | None, b: int | str | None) -> int | str | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return "all" if "all" in (a, b) else max(int(a), int(b))
-
-
-@cache
-def parent_reach() -> dict[str, int | str]:
-    """Per parent model, the widest `reads_months_before` any of its children declares.
-
-    Dagster keeps one partition mapping per upstream asset for a whole multi-asset (all gold
-    models are one, `@dbt_assets`), so every child of a parent gets the widest reach among them:
-    fct_transactions' children depend on its 3 months before because velocity_alerts_daily
-    reads them. Wider than the truth for some children, never narrower: a stale mark may be one
-    a model did not need, a needed one is never missing."""
-    from bank_assets.assets.dbt_project import model_nodes
-
-    reach: dict[str, int | str] = {}
-    for node in model_nodes().values():
-        for parent, n in months_read(node).items():
-            reach[parent] = widest(reach.get(parent), n)  # type: ignore[assignment]
-    return reach
 
 
 #: Gold follows its parents on its own, month by month: a partition is requested when a parent's
@@ -85,22 +60,18 @@ class BankDbtTranslator(DagsterDbtTranslator):
     def get_partition_mapping(
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
     ) -> PartitionMapping | None:
-        """Month M of a model depends on the months of a parent it reads: M itself, and the
-        earlier months its ``meta.reads_months_before`` names (customer_360 the 11 before it, an
-        SCD2 dimension the month before, a fact every month of the dimension versions it joins).
-        So re-publishing a month marks every later month that read it stale in the UI, and
-        automation requests them. A mapping with an offset does not split a backfill: parent and
-        child share the single-run policy, so a range still runs as one run.
+        """Month M of a model depends on month M of its parents (identity), although some read
+        earlier months (``meta.reads_months_before``: documented there, followed by the CLI after a
+        restatement). Declared as Dagster mappings, a UI backfill of months 1-3 targets months 4+
+        of every model downstream (Dagster builds a backfill's target by walking the mappings from
+        its roots) and fails on months with no silver: see docs/guarantees.md, Restatements.
 
-        On the lakehouse profile a gold month also depends on silver of every month up to it: the
+        On the lakehouse profile a gold month depends on silver of every month up to it: the
         lakehouse loads months of silver side by side, so a backfill requests gold for a month only
         once silver of every earlier month it targets is in (gold runs queue oldest month first,
         and the `gold_months` pool runs them one at a time, in that order)."""
         if is_lakehouse() and dbt_parent_resource_props.get("resource_type") == "source":
             return SILVER_HISTORY
-        n = parent_reach().get(dbt_parent_resource_props.get("name", ""))
-        if n is not None:
-            return months_back(None if n == "all" else int(n))
         return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:

@@ -13,7 +13,6 @@ import datetime as dt
 
 import duckdb
 from dagster import (
-    AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
     Config,
@@ -39,7 +38,7 @@ from bank_assets.assets.common import (
     preview,
 )
 from bank_assets.contracts import CONTRACTS, Contract, parents
-from bank_assets.partitions import monthly_partitions, months_back
+from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
 from bank_assets.warehouse import audit, silver
 
@@ -92,12 +91,7 @@ def build_silver_asset(contract: Contract) -> AssetsDefinition:
 
     @asset(
         key=asset_key,
-        # a child's foreign keys are checked against its parents' earlier months too
-        # (bank_assets.warehouse.silver.parent_scope): a re-published month marks later ones stale
-        deps=[
-            key("bronze", name),
-            *[AssetDep(key("silver", p), partition_mapping=months_back(None)) for p in parents(contract)],
-        ],
+        deps=[key("bronze", name), *[key("silver", p) for p in parents(contract)]],
         partitions_def=monthly_partitions,
         backfill_policy=INGEST_BACKFILL,
         group_name="silver",

@@ -275,6 +275,17 @@ class BronzeLoad:
         return bool(self.restatement and any(self.restatement.values()))
 
 
+def published_after(con: duckdb.DuckDBPyConnection, month: dt.date) -> list[str]:
+    """Months after `month` that silver has published (YYYY-MM): what a restatement reaches."""
+    if not table_exists(con, "silver._partition_stats"):
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT partition_month FROM silver._partition_stats WHERE partition_month > $m ORDER BY 1",
+        {"m": month},
+    ).fetchall()
+    return [f"{r[0]:%Y-%m}" for r in rows]
+
+
 def restatement_diff(con: duckdb.DuckDBPyConnection, contract: Contract, new: str, month: dt.date) -> dict[str, int]:
     """Business keys of the month's published bronze rows against `new` (the re-delivered file's
     rows, as text): keys only in the new file, only in the old one, and in both with any value
