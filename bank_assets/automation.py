@@ -7,22 +7,28 @@ import json
 from pathlib import Path
 
 from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     JobDefinition,
     RunRequest,
+    RunStatusSensorContext,
     ScheduleDefinition,
     SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     build_schedule_from_partitioned_job,
+    run_status_sensor,
     sensor,
 )
 
 from bank_assets.assets.atomic import settle
+from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.contracts import TABLES
 from bank_assets.layout import resolve_landing_file
-from bank_assets.partitions import monthly_partitions
-from bank_assets.recovery import sweep_dead_runs
+from bank_assets.partitions import monthly_partitions, partition_key
+from bank_assets.recovery import PID_TAG, sweep_dead_runs
 from bank_assets.resources import LandingZone, Warehouse
 from bank_assets.warehouse.connection import WarehouseLockedError, connect
 
@@ -105,6 +111,53 @@ def build_landing_sensor(job: JobDefinition) -> SensorDefinition:
         ]
 
     return landing_zone_sensor
+
+
+def months_to_rebuild(instance: DagsterInstance, run_id: str, last_month: str) -> tuple[list[str], list[str]]:
+    """(months the run restated, published months after `last_month` that read them), from the
+    run's bronze materializations (bank_assets.assets.bronze, RESTATEMENT_KEY). The run rebuilt its
+    own months in order, so only months after its last one are stale."""
+    restated, later = set(), set()
+    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records:
+        mat = record.event_log_entry.asset_materialization
+        diff = mat.metadata.get(RESTATEMENT_KEY) if mat else None
+        if diff is not None and diff.value.get("restated"):
+            restated.add(mat.partition[:7])
+            later.update(m for m in diff.value.get("later_months_to_rebuild", []) if m > last_month)
+    return sorted(restated), sorted(later)
+
+
+def build_restatement_sensor(job: JobDefinition) -> SensorDefinition:
+    @run_status_sensor(
+        name="restatement_followup",
+        run_status=DagsterRunStatus.SUCCESS,
+        request_job=job,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="After a run that re-published a month with new content (a restatement: landing's "
+        "delivery RESTATEMENT, bronze's rows added, removed and changed), requests the monthly pipeline "
+        "for every later published month that read it, oldest first (the run queue runs them in that "
+        "order). Runs of `python -m bank_assets.run` are left alone: the CLI rebuilds those months itself.",
+    )
+    def restatement_followup(context: RunStatusSensorContext):
+        run = context.dagster_run
+        if PID_TAG in run.tags:
+            return SkipReason(f"run {run.run_id[:8]} was started by our CLI, which follows its restatements itself")
+        last = run.tags.get("dagster/asset_partition_range_end") or run.tags.get("dagster/partition") or ""
+        restated, later = months_to_rebuild(context.instance, run.run_id, last[:7])
+        if not later:
+            return SkipReason(f"run {run.run_id[:8]} restated no month before a published one")
+        context.log.info(f"run {run.run_id[:8]} restated {', '.join(restated)}: rebuilding {', '.join(later)}")
+        return [
+            RunRequest(
+                run_key=f"restatement:{run.run_id}:{m}",
+                partition_key=partition_key(m),
+                tags={RESTATEMENT_TAG: "followup", "bank/restated_by_run": run.run_id},
+            )
+            for m in later
+        ]
+
+    return restatement_followup
 
 
 def build_dead_run_sensor() -> SensorDefinition:

@@ -26,7 +26,12 @@ from bank_assets.assets.gold import gold_assets
 from bank_assets.assets.landing import landing_files
 from bank_assets.assets.reports import report_assets
 from bank_assets.assets.silver import silver_assets
-from bank_assets.automation import build_dead_run_sensor, build_landing_sensor, build_monthly_schedule
+from bank_assets.automation import (
+    build_dead_run_sensor,
+    build_landing_sensor,
+    build_monthly_schedule,
+    build_restatement_sensor,
+)
 from bank_assets.lakehouse.profile import is_lakehouse
 from bank_assets.resources import default_resources
 from bank_assets.settings import env
@@ -65,6 +70,7 @@ defs = Definitions(
     schedules=[build_monthly_schedule(monthly_job)],
     sensors=[
         build_landing_sensor(monthly_job),
+        build_restatement_sensor(monthly_job),
         build_dead_run_sensor(),
         # runs by default (the implicit default_automation_condition_sensor starts STOPPED)
         AutomationConditionSensorDefinition(

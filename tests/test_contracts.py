@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from bank_assets.contracts import CONTRACTS, SQL_TYPES
 from bank_assets.layout import landing_file
 from bank_assets.settings import DBT_PROJECT_DIR
@@ -92,3 +94,18 @@ def test_dbt_accepted_values_are_the_contracts():
             options = declared.get(RENAMED.get(column, column), [])
             assert values in options or values == frozenset().union(*options), (model, column, sorted(values))
     assert seen >= 20
+
+
+def test_identity_rule_is_warn_by_default_and_blocks_when_set_to_error(monkeypatch):
+    from bank_assets.warehouse.audit import masked, rule_specs
+
+    rule = {s.name: s for s in rule_specs(CONTRACTS["customers"])}["identity_stable"]
+    assert (rule.severity, rule.blocking) == ("WARN", False)
+    monkeypatch.setenv("BANK_IDENTITY_CHANGE_SEVERITY", "error")
+    rule = {s.name: s for s in rule_specs(CONTRACTS["customers"])}["identity_stable"]
+    assert (rule.severity, rule.blocking) == ("ERROR", True)
+    monkeypatch.setenv("BANK_IDENTITY_CHANGE_SEVERITY", "LOUD")
+    with pytest.raises(ValueError, match="BANK_IDENTITY_CHANGE_SEVERITY"):
+        rule_specs(CONTRACTS["customers"])
+    assert "identity_stable" not in {s.name for s in rule_specs(CONTRACTS["accounts"])}
+    assert masked("C0000000005") == "C0*******05"

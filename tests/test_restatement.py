@@ -16,6 +16,7 @@ import pytest
 from dagster import AssetKey, instance_for_test
 
 from bank_assets.assets.bronze import RESTATEMENT_KEY
+from bank_assets.automation import months_to_rebuild
 from bank_assets.run import follow_restatements, restated_months, run_steps
 from tests.conftest import copy_of_built
 from tests.pipeline import resources
@@ -45,6 +46,25 @@ def restate_january(landing: Path) -> None:
         return [header, *body, *added]
 
     rewrite(landing / "transactions" / JAN / "transactions.csv", edit)
+
+
+def followup_requests(instance, result, as_daemon: bool) -> list:
+    """What restatement_followup requests after `result`'s run (as_daemon: without the CLI's pid tag)."""
+    from dagster import DagsterEventType, RunRequest, build_run_status_sensor_context
+
+    from bank_assets.definitions import defs
+    from bank_assets.recovery import PID_TAG
+
+    run = instance.get_run_by_id(result.run_id)
+    if as_daemon:
+        run = run._replace(tags={k: v for k, v in run.tags.items() if k != PID_TAG})
+    success = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_SUCCESS)
+    sensor = defs.resolve_sensor_def("restatement_followup")
+    ctx = build_run_status_sensor_context(
+        sensor_name=sensor.name, dagster_event=success, dagster_instance=instance, dagster_run=run
+    )
+    out = sensor(ctx)
+    return [r for r in (out if isinstance(out, list) else []) if isinstance(r, RunRequest)]
 
 
 def gold_fingerprint(db: Path) -> dict[str, tuple]:
@@ -83,6 +103,12 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
         }
         landing_meta = instance.get_latest_materialization_event(AssetKey(["landing", "transactions"]))
         assert landing_meta.asset_materialization.metadata["delivery"].value == "RESTATEMENT"
+
+        # under the daemon, the restatement_followup sensor requests the later months; it leaves
+        # the CLI's runs alone (the CLI follows them itself, below)
+        assert months_to_rebuild(instance, results[0].run_id, JAN) == ([JAN], [FEB])
+        assert [r.partition_key for r in followup_requests(instance, results[0], as_daemon=True)] == [f"{FEB}-01"]
+        assert followup_requests(instance, results[0], as_daemon=False) == []
 
         said: list[str] = []
         ok, later = follow_restatements(
