@@ -49,6 +49,17 @@ def _spec(table: str) -> AssetSpec:
     )
 
 
+def file_lines_and_digest(path: Path) -> tuple[str, int]:
+    """sha256 and line count of a file in one pass (a last line without a newline counts)."""
+    h, lines, last = hashlib.sha256(), 0, b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return h.hexdigest(), lines + (last != b"\n")
+
+
 def describe(root: Path, table: str, month: str) -> dict:
     """Path, rows and bytes of the file holding `table` for `month`; a clear error when missing."""
     path = resolve_landing_file(root, table, month)
@@ -59,10 +70,8 @@ def describe(root: Path, table: str, month: str) -> dict:
             f"drop your export there (see README, 'Landing zone contract'); or use mode 'generate'."
         )
     check_landing_path(root, path)
-    with path.open("rb") as f:
-        rows = max(sum(1 for _ in f) - 1, 0)
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    digest, lines = file_lines_and_digest(path)
+    rows = max(lines - 1, 0)
     meta: dict = {
         "path": MetadataValue.path(str(path)),
         "dagster/row_count": rows,
