@@ -1,4 +1,5 @@
-"""Recover from killed runs: dead runs that keep their pool slot, dbt's lock wait, leftover folders.
+"""Recover from killed runs: dead runs that keep their pool slot. (dbt's leftover folders:
+bank_assets.assets.dbt_targets; dbt's wait for the DuckDB lock: bank_assets.dbt_lock_wait.)
 
 * :func:`sweep_dead_runs` marks STARTING/STARTED runs whose process is gone as FAILED and frees
   their concurrency (pool) slots; it also frees slots still held by runs that already finished.
@@ -7,32 +8,20 @@
   ``python -m bank_assets.run`` process leaves a STARTED run holding its ``duckdb_warehouse`` slot,
   and every later run waits for that slot forever.
 * :func:`process_tags` are the run tags our CLI sets so the sweep knows a run's process and host.
-* :func:`clean_stale_dbt_targets` removes ``dbt_models/target/<name>-<runid8>-<pid>`` invocation
-  folders whose process is gone (a killed run never reaches its ``finally: rmtree``).
-* :func:`wait_for_warehouse` blocks until no other process holds the DuckDB write lock. The
-  ``Plugin`` of this module is a dbt-duckdb plugin (see ``dbt_models/profiles.yml``) that calls it
-  before every connection dbt opens, so dbt waits for the lock the way our connections do.
+* :func:`process_alive` tells a live process from a dead one whose pid was reused.
 
-Imports stay light (stdlib + duckdb): dbt imports this module as a plugin, also in a dbt
-subprocess. Dagster and dbt are imported inside the functions that need them.
+Dagster is imported inside the functions that need it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shutil
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import duckdb
-
-from bank_assets.warehouse.connection import connect
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance, DagsterRun, RunRecord
@@ -48,11 +37,6 @@ NO_PID_MIN_AGE_S = 24 * 3600.0
 NO_PID_MIN_QUIET_S = 6 * 3600.0
 #: /proc start times are exact to ~1 s (boot time is whole seconds): slack for the pid-reuse test.
 _START_SLACK_S = 2.0
-
-#: dbt invocation folders: ``<name>-<first 8 hex digits of the run id>-<pid>``.
-_INVOCATION_DIR = re.compile(r"^.+-[0-9a-f]{8}-(\d+)$")
-#: partial-parse cache being replaced by a process (``partial_parse-<hash>.tmp-<pid>``).
-_PARSE_TMP_FILE = re.compile(r"^partial_parse.*\.tmp-(\d+)$")
 
 
 def process_tags() -> dict[str, str]:
@@ -241,108 +225,3 @@ def sweep_dead_runs(instance: DagsterInstance, log: Log) -> list[str]:
                 log(f"run {run_id[:8]} (job {run.job_name}) is already {run.status.value}: {freed}")
             fixed.append(run_id)
     return fixed
-
-
-# --- dbt target folders ----------------------------------------------------------------------------
-
-
-def clean_stale_dbt_targets(target_dir: Path, log: Log) -> int:
-    """Remove dbt invocation folders ``<name>-<runid8>-<pid>`` (and ``partial_parse*.tmp-<pid>``
-    files) left by processes that are gone; returns how many were removed. ``manifest.json``,
-    ``partial_parse*.msgpack`` and everything else are kept. A folder whose pid is alive is kept
-    unless that process started after the folder was last modified (the pid was reused)."""
-    removed = 0
-    if not target_dir.is_dir():
-        return 0
-    for path in sorted(target_dir.iterdir()):
-        is_dir = path.is_dir() and not path.is_symlink()
-        m = (_INVOCATION_DIR if is_dir else _PARSE_TMP_FILE).match(path.name)
-        if m is None:
-            continue
-        pid = int(m.group(1))
-        try:
-            modified = path.stat().st_mtime
-        except FileNotFoundError:
-            continue
-        if process_alive(pid, started_by=modified):
-            continue
-        if is_dir:
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        if not path.exists():
-            log(f"removed {path.name} from {target_dir}: its process {pid} is gone")
-            removed += 1
-    return removed + prune_parse_caches(target_dir)
-
-
-#: Partial-parse caches kept per project: one per warehouse path (the newest ones).
-KEEP_PARSE_CACHES = 8
-
-
-def prune_parse_caches(target_dir: Path, keep: int = KEEP_PARSE_CACHES) -> int:
-    """Keep the `keep` most recently used ``partial_parse-<hash>.msgpack`` caches (one per
-    warehouse path; tests and benchmarks make many), so dbt_models/target stays bounded."""
-    used: list[tuple[float, Path]] = []
-    for path in target_dir.glob("partial_parse-*.msgpack"):
-        with contextlib.suppress(FileNotFoundError):  # another process pruned it meanwhile
-            used.append((path.stat().st_mtime, path))
-    stale = [path for _, path in sorted(used, reverse=True)[keep:]]
-    for old in stale:
-        old.unlink(missing_ok=True)
-    return len(stale)
-
-
-# --- waiting for the DuckDB lock -------------------------------------------------------------------
-
-
-def wait_for_warehouse(path: str, timeout_s: float = 900.0, log: Log | None = None) -> float:
-    """Block until the DuckDB file at `path` can be opened for writing (no other process holds its
-    lock), up to `timeout_s`; returns the seconds waited. Raises
-    :class:`~bank_assets.warehouse.connection.WarehouseLockedError` on timeout.
-
-    Check-then-act: the file is opened and closed again, so another process can take the lock
-    between this check and the caller's own connect (dbt's ``retries.connect_attempts`` in
-    profiles.yml covers that short race). If this process already has the file open, there is no
-    lock to wait for and it returns at once.
-    """
-    if path in ("", ":memory:") or path.startswith(("md:", "motherduck:")):
-        return 0.0
-    began = time.monotonic()
-    with contextlib.suppress(duckdb.ConnectionException), connect(path, timeout_s=timeout_s, log=log):
-        # ConnectionException: this process has the file open with other settings; not a lock
-        pass
-    return time.monotonic() - began
-
-
-def _dbt_plugin_class() -> type:
-    from dbt.adapters.duckdb.plugins import BasePlugin
-    from dbt.adapters.events.logging import AdapterLogger
-
-    logger = AdapterLogger("DuckDB")
-
-    class Plugin(BasePlugin):
-        """dbt-duckdb plugin: wait for the warehouse's write lock before each connect."""
-
-        def initialize(self, plugin_config: dict[str, Any]) -> None:
-            self.timeout_s = float(plugin_config.get("timeout_s", 900))
-
-        def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
-            waited = wait_for_warehouse(str(creds.path), self.timeout_s, logger.warning)
-            if waited > 1:
-                logger.warning(f"warehouse {creds.path} is free after {waited:.0f}s; connecting")
-
-    return Plugin
-
-
-_plugin: type | None = None
-
-
-def __getattr__(name: str) -> Any:
-    """``Plugin`` is built on first access, so importing this module does not import dbt."""
-    global _plugin
-    if name == "Plugin":
-        if _plugin is None:
-            _plugin = _dbt_plugin_class()
-        return _plugin
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

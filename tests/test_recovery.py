@@ -24,18 +24,17 @@ from dagster import (
 )
 from dagster._core.events import EngineEventData
 
-from bank_assets import recovery
+from bank_assets import dbt_lock_wait, recovery
+from bank_assets.assets.dbt_targets import clean_stale_dbt_targets
 from bank_assets.recovery import (
     HOST_TAG,
     PID_TAG,
-    clean_stale_dbt_targets,
     process_alive,
     process_tags,
     sweep_dead_runs,
-    wait_for_warehouse,
 )
 from bank_assets.settings import DBT_PROJECT_DIR
-from bank_assets.warehouse.connection import WarehouseLockedError
+from bank_assets.warehouse.connection import WarehouseLockedError, wait_for_warehouse
 
 POOL = "duckdb_warehouse"
 
@@ -152,7 +151,7 @@ def test_wait_for_warehouse_waits_for_the_holder_then_returns(tmp_path):
 
 def test_dbt_plugin_waits_before_connecting_and_gives_up_clearly(tmp_path):
     path = tmp_path / "w.duckdb"
-    plugin = recovery.Plugin(name="warehouse_wait", plugin_config={"timeout_s": "0.3"})
+    plugin = dbt_lock_wait.Plugin(name="warehouse_wait", plugin_config={"timeout_s": "0.3"})
     creds = SimpleNamespace(path=str(path))
     holder = hold_lock(path, 60)
     try:
@@ -172,7 +171,7 @@ def test_profile_uses_the_wait_plugin_and_retries():
     output = dict(profile["outputs"]["duckdb"], path="/tmp/x.duckdb", database="x", schema="main")
     output.pop("type")
     creds = DuckDBCredentials.from_dict(output)
-    assert [p.module for p in creds.plugins or []] == ["bank_assets.recovery"]
+    assert [p.module for p in creds.plugins or []] == ["bank_assets.dbt_lock_wait"]
     assert creds.retries is not None and creds.retries.connect_attempts > 1
     assert "IOException" in creds.retries.retryable_exceptions
 
@@ -314,7 +313,7 @@ def test_clean_stale_dbt_targets_removes_dead_pid_folders_only(tmp_path):
 
 def test_parse_caches_are_bounded(tmp_path):
     """One partial-parse cache per warehouse path: only the newest KEEP_PARSE_CACHES stay."""
-    from bank_assets.recovery import KEEP_PARSE_CACHES, prune_parse_caches
+    from bank_assets.assets.dbt_targets import KEEP_PARSE_CACHES, prune_parse_caches
 
     for i in range(KEEP_PARSE_CACHES + 3):
         path = tmp_path / f"partial_parse-{i:012x}.msgpack"

@@ -41,11 +41,11 @@ from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
 from bank_assets.assets.common import GOLD_POOL, SINGLE_RUN, check_outputs, partition_keys
 from bank_assets.assets.dbt_inprocess import WINDOW_ENV, environ
 from bank_assets.assets.dbt_project import dbt_project, dbt_project_manifest, model_nodes, prepared_manifest_path
+from bank_assets.assets.dbt_targets import clean_stale_dbt_targets
 from bank_assets.assets.gold_journal import save_journal
 from bank_assets.assets.gold_translator import translator
 from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env
 from bank_assets.partitions import monthly_partitions
-from bank_assets.recovery import clean_stale_dbt_targets
 from bank_assets.resources import Warehouse
 from bank_assets.settings import months_per_run
 

@@ -163,3 +163,22 @@ def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
     error is the one to report."""
     with suppress(duckdb.TransactionException):
         con.execute("ROLLBACK")
+
+
+def wait_for_warehouse(path: str, timeout_s: float = 900.0, log: Callable[[str], None] | None = None) -> float:
+    """Block until the DuckDB file at `path` can be opened for writing (no other process holds its
+    lock), up to `timeout_s`; returns the seconds waited. Raises
+    :class:`WarehouseLockedError` on timeout.
+
+    Check-then-act: the file is opened and closed again, so another process can take the lock
+    between this check and the caller's own connect (dbt's ``retries.connect_attempts`` in
+    profiles.yml covers that short race). If this process already has the file open, there is no
+    lock to wait for and it returns at once.
+    """
+    if path in ("", ":memory:") or path.startswith(("md:", "motherduck:")):
+        return 0.0
+    began = time.monotonic()
+    with suppress(duckdb.ConnectionException), connect(path, timeout_s=timeout_s, log=log):
+        # ConnectionException: this process has the file open with other settings; not a lock
+        pass
+    return time.monotonic() - began
