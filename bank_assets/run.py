@@ -44,16 +44,15 @@ from dagster import (
 )
 
 from bank_assets.assets.atomic import settle
-from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.assets.gold import ANSI
 from bank_assets.assets.reports import dashboard_path
+from bank_assets.automation import months_to_rebuild
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
 from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
 from bank_assets.resources import Warehouse
 from bank_assets.settings import env, months_per_run, resolve
 from bank_assets.synthetic.months import month_label, month_range, parse_month
-from bank_assets.warehouse.bronze import published_after
 
 
 @dataclass(frozen=True)
@@ -195,45 +194,24 @@ def settle_journal(
             settle(con, instance, None, log)
 
 
-def restated_months(result: ExecuteInProcessResult) -> list[str]:
-    """Months of the run whose landing files were re-delivered with new content (bronze's
-    restatement metadata): every later month that read them is stale."""
-    months = set()
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        diff = mat.metadata.get(RESTATEMENT_KEY)
-        if diff is not None and diff.value.get("restated") and mat.partition:
-            months.add(mat.partition[:7])
-    return sorted(months)
-
-
-def published_months_after(resources: Mapping[str, Any], month: str) -> list[str]:
-    """Months after `month` that silver has published (the months a restatement reaches)."""
-    warehouse = resources.get("warehouse")
-    if not isinstance(warehouse, Warehouse):
-        return []
-    with warehouse.process_config_and_initialize_cm() as held, held.connect() as con:
-        return published_after(con, partition_month(month))
-
-
 def follow_restatements(
     ok: bool,
     restated: list[str],
-    last: str,
+    later: list[str],
     run: Callable[[list[str]], bool],
-    resources: Mapping[str, Any],
     follow: bool = True,
     say: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> tuple[bool, list[str]]:
-    """After a run that re-published `restated` months with new content: the published months
-    after `last` read them (trailing windows, year to date, SCD2 versions, foreign keys), so they
-    are rebuilt in order with `run` (or, with `follow` off, named). Returns (ok, months rebuilt)."""
-    later = published_months_after(resources, last) if ok and restated else []
-    if not later:
+    """After runs that re-published `restated` months with new content, the published months
+    `later` read them (trailing windows, year to date, SCD2 versions, foreign keys): rebuild them
+    in order with `run` (or, with `follow` off, name them). Both come from bronze's restatement
+    metadata (bank_assets.automation.months_to_rebuild). Returns (ok, months rebuilt)."""
+    if not ok or not later:
         return ok, []
+    span = later[0] if len(later) == 1 else f"{later[0]}..{later[-1]}, {len(later)} months"
     say(
-        f"restatement: {', '.join(restated)} re-delivered with new content; the {len(later)} published "
-        f"months after it read it ({later[0]}..{later[-1]})"
+        f"restatement: {', '.join(restated)} re-delivered with new content; "
+        f"the published months after it read it ({span})"
     )
     if not follow:
         say(f"  not rebuilt (--no-follow): run --start {later[0]} --end {later[-1]} to bring them up to date")
@@ -358,14 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     settle_journal(instance, defs.resources, log=lambda line: print(line, flush=True))
     log_path = step_log_path(instance)
     consumer_failures: list[str] = []
-    restated: set[str] = set()
+    succeeded: list[str] = []  # run ids, for their restatements
 
     def started(step: Step) -> None:
         print(f"{step.label}  {step.job_name:<16} running: one run of {len(step.months)} months ...", flush=True)
 
     def report(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
         print_result(step, result, seconds)
-        restated.update(restated_months(result))
+        if result.success:
+            succeeded.append(result.run_id)
         if not result.success and only_consumers_failed(result):
             consumer_failures.extend(f"{step.label} {s}" for s in failed_steps(result))
             print(f"  {step.label}: bronze, silver and gold are published; only consumers failed, going on", flush=True)
@@ -376,14 +355,14 @@ def main(argv: list[str] | None = None) -> int:
         ok = run_steps(
             months, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
         )
+        found = [months_to_rebuild(instance, run_id, months[-1]) for run_id in succeeded]
         ok, later = follow_restatements(
             ok,
-            sorted(restated),
-            months[-1],
+            sorted({m for restated, _ in found for m in restated}),
+            sorted({m for _, later in found for m in later}),
             lambda m: run_steps(
                 m, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
             ),
-            defs.resources,
             follow=not args.no_follow,
         )
         months = months + later

@@ -17,7 +17,7 @@ from dagster import AssetKey, instance_for_test
 
 from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.automation import months_to_rebuild
-from bank_assets.run import follow_restatements, restated_months, run_steps
+from bank_assets.run import follow_restatements, run_steps
 from tests.conftest import copy_of_built
 from tests.pipeline import resources
 
@@ -88,7 +88,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
         files = resources(root, mode="files")
         results = []
         assert run_steps([JAN], instance, files, on_result=lambda s, r, _: results.append(r))
-        assert restated_months(results[0]) == [JAN]
+        assert months_to_rebuild(instance, results[0].run_id, JAN)[0] == [JAN]
         diff = next(
             e.step_materialization_data.materialization.metadata[RESTATEMENT_KEY].value
             for e in results[0].get_asset_materialization_events()
@@ -112,7 +112,10 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
 
         said: list[str] = []
         ok, later = follow_restatements(
-            True, [JAN], JAN, lambda ms: run_steps(ms, instance, files), files, say=said.append
+            True,
+            *months_to_rebuild(instance, results[0].run_id, JAN),
+            lambda ms: run_steps(ms, instance, files),
+            say=said.append,
         )
         assert ok and later == [FEB], said
         assert "restatement: 2024-01" in said[0]
@@ -133,7 +136,7 @@ def test_an_unchanged_redelivery_is_not_a_restatement(two_months_built: Path, tm
     with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
         results = []
         assert run_steps([JAN], instance, resources(root, mode="files"), on_result=lambda s, r, _: results.append(r))
-        assert restated_months(results[0]) == []
+        assert months_to_rebuild(instance, results[0].run_id, JAN) == ([], [])
         meta = instance.get_latest_materialization_event(AssetKey(["landing", "customers"])).asset_materialization
         assert meta.metadata["delivery"].value == "unchanged"
 

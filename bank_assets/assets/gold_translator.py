@@ -16,12 +16,6 @@ from bank_assets.partitions import months_back
 SILVER_HISTORY = months_back(None)
 
 
-def months_read(dbt_resource_props: Mapping[str, Any]) -> dict[str, int | str]:
-    """A model's ``meta.reads_months_before``: parent model name -> how many months before its
-    own it reads (an int, or "all"). Declared beside the SQL that reads them."""
-    return dict((dbt_resource_props.get("config", {}).get("meta") or {}).get("reads_months_before") or {})
-
-
 #: Gold follows its parents on its own, month by month: a partition is requested when a parent's
 #: partition was updated (by a run that did not already build it), once no parent partition is
 #: missing or in progress and it is not in progress itself. Unlike eager(), any month qualifies,
