@@ -26,7 +26,7 @@ from dagster import (
 from bank_assets.assets.atomic import settle
 from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.contracts import TABLES
-from bank_assets.layout import resolve_landing_file
+from bank_assets.layout import resolve_landing_files
 from bank_assets.partitions import monthly_partitions, partition_key
 from bank_assets.recovery import PID_TAG, sweep_dead_runs
 from bank_assets.resources import LandingZone, Warehouse
@@ -56,10 +56,10 @@ def file_digest(path: Path, cache: dict[str, list]) -> str:
 def month_digest(root: Path, month: str, cache: dict[str, list]) -> str | None:
     """Hash of a month's complete set of landing files (reference tables may be carried forward
     from an earlier month), or None while any file is missing."""
-    paths = [resolve_landing_file(root, t, month) for t in TABLES]
-    if any(p is None for p in paths):
+    files = [resolve_landing_files(root, t, month) for t in TABLES]
+    if not all(files):
         return None
-    return hashlib.sha256("".join(file_digest(p, cache) for p in paths if p).encode()).hexdigest()
+    return hashlib.sha256("".join(file_digest(p, cache) for paths in files for p in paths).encode()).hexdigest()
 
 
 def changed_months(root: Path, cursor: dict) -> tuple[list[tuple[str, str, bool]], dict]:

@@ -47,6 +47,7 @@ from bank_assets.assets.atomic import settle
 from bank_assets.assets.gold import ANSI
 from bank_assets.assets.reports import dashboard_path
 from bank_assets.automation import months_to_rebuild
+from bank_assets.contracts import TABLES
 from bank_assets.definitions import all_assets, defs, ingest_job, monthly_job
 from bank_assets.partitions import partition_key, partition_month, partition_range
 from bank_assets.recovery import process_tags, sweep_dead_runs
@@ -220,6 +221,11 @@ def follow_restatements(
     return run(later), later
 
 
+def accept_new_profile_config() -> dict:
+    """Run config letting every bronze asset reload months loaded under other profile settings."""
+    return {"ops": {f"bronze__{t}": {"config": {"accept_new_profile": True}} for t in TABLES}}
+
+
 def config_for(run_config: dict | None) -> dict:
     """The run config plus the console log level (BANK_LOG_LEVEL, default CRITICAL: our own line
     per month, with the reasons of a failure, instead of Dagster's events and stack traces;
@@ -323,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
         help="after a restatement (a month re-delivered with new content), only name the later published "
         "months that read it instead of rebuilding them",
     )
+    p.add_argument(
+        "--accept-new-profile",
+        action="store_true",
+        help="load months that bronze loaded before under other source-profile settings (refused otherwise)",
+    )
     args = p.parse_args(argv)
     try:
         months = parse_months(args.start, args.end, args.all)
@@ -351,9 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         elif not result.success and step.last:
             print(f"  {step.label}: rolled back whole; running its months one at a time", flush=True)
 
+    run_config = accept_new_profile_config() if args.accept_new_profile else None
     with log_path.open("w", encoding="utf-8") as output:
         ok = run_steps(
-            months, instance, defs.resources, on_result=report, output=output, per_run=per_run, on_start=started
+            months,
+            instance,
+            defs.resources,
+            run_config=run_config,
+            on_result=report,
+            output=output,
+            per_run=per_run,
+            on_start=started,
         )
         found = [months_to_rebuild(instance, run_id, months[-1]) for run_id in succeeded]
         ok, later = follow_restatements(

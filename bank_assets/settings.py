@@ -29,6 +29,9 @@ DEFAULTS = {
     # a customer number whose person changed (national id, birth date or name differ from its
     # latest earlier snapshot): WARN names the keys; ERROR also refuses to publish the month
     "BANK_IDENTITY_CHANGE_SEVERITY": "WARN",
+    # how the bank's files are written: "default" (the synthetic bank's dialect), a name in
+    # profiles/ or a path to a profile YAML (bank_assets.source_profile, docs/source_profiles.md)
+    "BANK_SOURCE_PROFILE": "default",
 }
 
 

@@ -24,9 +24,10 @@ from bank_assets.assets.common import (
     run_started_at,
 )
 from bank_assets.contracts import CONTRACTS, Contract
-from bank_assets.layout import landing_file, resolve_landing_file
+from bank_assets.layout import expected_files, resolve_landing_files
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone, Warehouse
+from bank_assets.source_profile import active_profile
 from bank_assets.warehouse import bronze
 
 #: metadata key of a re-delivered month's comparison with what it replaced
@@ -39,7 +40,7 @@ def describe_restatement(diff: dict[str, int] | None) -> str:
 
 LINEAGE = [
     TableColumn("_source_file", "VARCHAR", description="Landing file the row came from."),
-    TableColumn("_source_row", "BIGINT", description="1-based data row in that file (header excluded)."),
+    TableColumn("_source_row", "BIGINT", description="1-based data row in that file (a header row excluded)."),
     TableColumn("_ingested_at", "TIMESTAMP", description="Start time of the Dagster run that loaded it."),
     TableColumn("_partition_month", "DATE", description="First day of the partition month."),
 ]
@@ -52,6 +53,10 @@ class BronzeConfig(Config):
     #: trailing months' mean. Refused by default: such a file is far more often a broken export
     #: than a real month.
     allow_empty_or_collapsed_month: bool = False
+    #: Load a month that bronze loaded before under another source profile (BANK_SOURCE_PROFILE
+    #: or its file changed). Refused by default, so that a profile edit never silently re-reads
+    #: months already published.
+    accept_new_profile: bool = False
 
 
 def build_bronze_asset(contract: Contract) -> AssetsDefinition:
@@ -66,8 +71,9 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
         kinds={"duckdb"},
         owners=[OWNER],
         pool=INGEST_POOL,
-        description=f"bronze.{name}: the landing file as-is, every column text, plus lineage columns. "
-        f"A re-run replaces the month's partition atomically.",
+        description=f"bronze.{name}: the month's landing files as delivered, every column text under the "
+        "contract's names (read as the source profile declares them), plus lineage columns. "
+        "A re-run replaces the month's partition atomically.",
         metadata={
             "dagster/column_schema": column_schema(contract, LINEAGE, all_text=True),
             "dagster/table_name": f"bronze.{name}",
@@ -78,23 +84,28 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
     ) -> MaterializeResult:
         root = Path(landing.resolved_root)
         ingested_at = run_started_at(context)
+        profile = active_profile()
         with warehouse.connect(log=context.log.warning) as con, atomic_step(context, con) as journal:
             for pk, month in months_of(context):
-                path = resolve_landing_file(root, name, f"{month:%Y-%m}")
-                if path is None:
+                paths = resolve_landing_files(root, name, f"{month:%Y-%m}", profile.table(name))
+                if not paths:
                     raise FileNotFoundError(
-                        f"bronze.{name} {month:%Y-%m}: landing file {landing_file(root, name, f'{month:%Y-%m}')} "
-                        "is missing; materialize the landing asset for that month first"
+                        f"bronze.{name} {month:%Y-%m}: landing file {expected_files(root, name, f'{month:%Y-%m}')} "
+                        f"is missing (source profile {profile.name}); materialize the landing asset for that month "
+                        "first"
                     )
-                bronze.check_landing_path(root, path)
+                for path in paths:
+                    bronze.check_landing_path(root, path)
                 result = bronze.load(
                     con,
                     contract,
-                    path,
+                    paths,
                     month,
                     ingested_at,
                     save=journal.save,
+                    profile=profile,
                     allow_empty=config.allow_empty_or_collapsed_month,
+                    accept_new_profile=config.accept_new_profile,
                 )
                 sample = preview(
                     con, contract, f"SELECT * FROM bronze.{name} WHERE _partition_month = $m", {"m": month}
@@ -109,6 +120,7 @@ def build_bronze_asset(contract: Contract) -> AssetsDefinition:
                     {
                         "dagster/row_count": result.rows,
                         "source_file": MetadataValue.path(result.path),
+                        "source_profile": profile.label,
                         "preview": sample,
                         **redelivery,
                     },

@@ -1,9 +1,10 @@
-"""Landing assets: one per source table, that month's landing file.
+"""Landing assets: one per source table, that month's landing files.
 
-With the landing zone in "generate" mode the synthetic generator writes the month's files; in
-"files" mode (BANK_LANDING_MODE=files) the asset only checks that your export is there and
-describes it, so bronze reads your data. Reference tables (merchants, branches) are monthly
-snapshots; a month without its own file carries the latest earlier one forward.
+With the landing zone in "generate" mode the synthetic generator writes the month's files (in the
+source profile's dialect); in "files" mode (BANK_LANDING_MODE=files) the asset only checks that
+your export is there and describes it, so bronze reads your data. Where the files are and how they
+are written is the source profile's (BANK_SOURCE_PROFILE). Reference tables (merchants, branches)
+are monthly snapshots; a month without its own files carries the latest earlier ones forward.
 """
 
 import hashlib
@@ -23,23 +24,26 @@ from dagster import (
 
 from bank_assets.assets.common import INGEST_BACKFILL, OWNER, column_schema, key, partition_keys
 from bank_assets.contracts import CONTRACTS, TABLES
-from bank_assets.layout import landing_file, manifest_file, resolve_landing_file
+from bank_assets.layout import expected_files, manifest_file, resolve_landing_files
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone
+from bank_assets.source_profile import SourceProfile, TableSource, active_profile
 from bank_assets.synthetic import World, write_table
+from bank_assets.synthetic.dialect import write_in_profile
 from bank_assets.synthetic.months import parse_month
 from bank_assets.warehouse.bronze import check_landing_path
 
 
 def _spec(table: str) -> AssetSpec:
     c = CONTRACTS[table]
-    where = f"landing/{table}/<YYYY-MM>/{table}.csv"
+    where = f"landing/{table}/<YYYY-MM>/{table}.csv in the default profile"
     carry = (
         " A month without its own file carries the latest earlier month's file forward." if c.carries_forward else ""
     )
     return AssetSpec(
         key=key("landing", table),
-        description=f"{c.description} Landing file `{where}` (UTF-8 CSV with header).{carry}",
+        description=f"{c.description} Landing file `{where}` (UTF-8 CSV with header; a source profile "
+        f"may declare other files and formats).{carry}",
         group_name="landing",
         kinds={"csv"},
         owners=[OWNER],
@@ -60,27 +64,50 @@ def file_lines_and_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), lines + (last != b"\n")
 
 
-def describe(root: Path, table: str, month: str) -> dict:
-    """Path, rows and bytes of the file holding `table` for `month`; a clear error when missing."""
-    path = resolve_landing_file(root, table, month)
-    if path is None:
+def data_rows(path: Path, source: TableSource) -> tuple[str, int]:
+    """sha256 and data rows of one landing file (a CSV's lines less its header; Parquet's count)."""
+    digest, lines = file_lines_and_digest(path)
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return digest, pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # bronze names the problem; here only the count is unknown
+            return digest, 0
+    return digest, max(lines - (1 if source.header else 0), 0)
+
+
+def describe(root: Path, table: str, month: str, profile: SourceProfile | None = None) -> dict:
+    """Paths, rows and bytes of the files holding `table` for `month`; a clear error when missing."""
+    profile = profile or active_profile()
+    source = profile.table(table)
+    paths = resolve_landing_files(root, table, month, source)
+    if not paths:
         carry = " (or in an earlier month, which is carried forward)" if CONTRACTS[table].carries_forward else ""
         raise FileNotFoundError(
-            f"landing file {landing_file(root, table, month)} is missing{carry}. In BANK_LANDING_MODE=files, "
-            f"drop your export there (see README, 'Landing zone contract'); or use mode 'generate'."
+            f"landing file {expected_files(root, table, month, source)} is missing{carry} (source profile "
+            f"{profile.name}). In BANK_LANDING_MODE=files, drop your export there (see docs/source_profiles.md); "
+            "or use mode 'generate'."
         )
-    check_landing_path(root, path)
-    digest, lines = file_lines_and_digest(path)
-    rows = max(lines - 1, 0)
+    digests, rows = [], 0
+    for path in paths:
+        check_landing_path(root, path)
+        digest, n = data_rows(path, source)
+        digests.append(digest)
+        rows += n
     meta: dict = {
-        "path": MetadataValue.path(str(path)),
+        "path": MetadataValue.path(str(paths[0])),
         "dagster/row_count": rows,
-        "bytes": path.stat().st_size,
-        "sha256": digest,
+        "bytes": sum(p.stat().st_size for p in paths),
+        "sha256": digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest(),
+        "source_profile": profile.label,
     }
-    if path.parent.name != month:
-        meta["carried_forward_from"] = path.parent.name
-    manifest = manifest_file(path)
+    if len(paths) > 1:
+        meta["files"] = MetadataValue.json([str(p) for p in paths])
+    own = source.month_files(root, month)
+    if not own:
+        meta["carried_forward_from"] = paths[0].parent.name if source.is_default_csv else str(paths[0].parent)
+    manifest = manifest_file(paths[0])
     if manifest.exists():
         meta["injected_defects"] = MetadataValue.json(json.loads(manifest.read_text())["defects"])
     return meta
@@ -111,14 +138,17 @@ def delivery(instance: DagsterInstance, asset_key: AssetKey, partition: str, dig
 def landing_files(context: AssetExecutionContext, landing: LandingZone):
     """The month's landing files (generated, or your exports in files mode), month by month."""
     root = Path(landing.resolved_root)
+    profile = active_profile()
     world = World(landing.generator_config()) if landing.mode == "generate" else None
     tables = [t for t in TABLES if key("landing", t) in context.selected_asset_keys]
     for pk in partition_keys(context):
         month = pk[:7]
         for table in tables:
-            if world is not None:
+            if world is not None and profile.table(table).is_default_csv:
                 write_table(world, table, parse_month(month), root)
-            meta = describe(root, table, month)
+            elif world is not None:
+                write_in_profile(world, table, parse_month(month), root, profile.table(table))
+            meta = describe(root, table, month, profile)
             meta["delivery"] = delivery(context.instance, key("landing", table), pk, meta["sha256"])
             if meta["delivery"] == "RESTATEMENT":
                 context.log.warning(f"landing {table} {month}: re-delivered with new content (a restatement)")

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bank_assets.contracts import CONTRACTS
+from bank_assets.source_profile import load_profile
 from bank_assets.synthetic.generate import Written, generate
 from bank_assets.synthetic.months import month_range, parse_month
 from bank_assets.synthetic.params import SCALES, DefectRates, GeneratorConfig, Scale
@@ -45,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", action="store_true", help="no injected defects (all rates 0)")
     p.add_argument("--defect-scale", type=float, default=1.0, help="multiply every defect rate")
     p.add_argument("--locale", default="es_MX", help="Faker locale for names and streets")
+    p.add_argument(
+        "--profile",
+        default="default",
+        help="write the files in a source profile's dialect: default, a name in profiles/ (e.g. lima_core) "
+        "or a path to a profile YAML",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         months = month_range(start, parse_month(args.end) if args.end else start)
         cfg = config_from_args(args)
         tables = args.tables.split(",") if args.tables else None
+        profile = load_profile(args.profile)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     progress.done = 0  # type: ignore[attr-defined]
-    written = generate(cfg, months, args.out, tables=tables, on_file=progress)
+    written = generate(cfg, months, args.out, tables=tables, on_file=progress, profile=profile)
     rows = sum(w.rows for w in written)
     secs = time.perf_counter() - began
     print(

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from bank_assets.contracts import CONTRACTS, TABLES
 from bank_assets.layout import landing_file
+from bank_assets.source_profile import SourceProfile
 from bank_assets.synthetic.defects import inject
 from bank_assets.synthetic.months import month_label
 from bank_assets.synthetic.params import GeneratorConfig
@@ -84,8 +85,10 @@ def generate(
     out: Path,
     tables: Iterable[str] | None = None,
     on_file: Callable[[Written], None] | None = None,
+    profile: SourceProfile | None = None,
 ) -> list[Written]:
-    """Write the landing zone for `months` under `out`: every table, reference snapshots included."""
+    """Write the landing zone for `months` under `out`: every table, reference snapshots included,
+    in the built-in dialect or as `profile` declares (bank_assets.synthetic.dialect)."""
     wanted = list(tables) if tables is not None else TABLES
     unknown = set(wanted) - set(CONTRACTS)
     if unknown:
@@ -100,5 +103,12 @@ def generate(
 
     for m in months:
         for t in wanted:
-            emit(write_table(world, t, m, Path(out)))
+            source = profile.table(t) if profile is not None else None
+            if source is None or source.is_default_csv:
+                emit(write_table(world, t, m, Path(out)))
+            else:
+                from bank_assets.synthetic.dialect import write_in_profile
+
+                paths, rows, clean_rows, defects = write_in_profile(world, t, m, Path(out), source)
+                emit(Written(t, month_label(m), paths[0], rows, clean_rows, defects))
     return written

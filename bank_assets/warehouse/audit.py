@@ -236,14 +236,16 @@ def run_checks(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.dat
 
     # row-level lineage: each bronze row is in silver, in rejects, or a duplicate of a silver key
     part = "b._partition_month = $month"
-    typed_keys = ", ".join(f"{typed_expr(contract.column(k))} AS __k{i}" for i, k in enumerate(contract.key))
+    typed_keys = ", ".join(
+        f"{typed_expr(contract.column(k), contract.name)} AS __k{i}" for i, k in enumerate(contract.key)
+    )
     keys_join = " AND ".join(f"k.{q(k)} = b.__k{i}" for i, k in enumerate(contract.key))
     key_null = " OR ".join(f"b.__k{i} IS NULL" for i in range(len(contract.key)))
     keys_sql = ", ".join(q(k) for k in contract.key)
     sql = f"""
-WITH b AS (SELECT _source_row, {typed_keys} FROM bronze.{contract.name} b WHERE {part}),
-s AS (SELECT _source_row, count(*) AS n FROM {stage} GROUP BY 1),
-r AS (SELECT _source_row, count(*) AS n FROM {rejects} GROUP BY 1),
+WITH b AS (SELECT _source_file, _source_row, {typed_keys} FROM bronze.{contract.name} b WHERE {part}),
+s AS (SELECT _source_file, _source_row, count(*) AS n FROM {stage} GROUP BY 1, 2),
+r AS (SELECT _source_file, _source_row, count(*) AS n FROM {rejects} GROUP BY 1, 2),
 k AS (SELECT DISTINCT {keys_sql} FROM {stage})
 SELECT count(b._source_row) AS bronze_rows,
   coalesce(sum(s.n) FILTER (WHERE b._source_row IS NOT NULL), 0) AS silver_rows,
@@ -252,7 +254,8 @@ SELECT count(b._source_row) AS bronze_rows,
                    AND NOT ({key_null}) AND EXISTS (SELECT 1 FROM k WHERE {keys_join})) AS duplicates_removed,
   count(*) FILTER (WHERE b._source_row IS NOT NULL AND coalesce(s.n, 0) + coalesce(r.n, 0) > 1) AS multiply_placed,
   coalesce(sum(s.n) FILTER (WHERE b._source_row IS NULL), 0) AS silver_rows_without_bronze
-FROM b FULL OUTER JOIN s ON s._source_row = b._source_row LEFT JOIN r ON r._source_row = b._source_row"""
+FROM b FULL OUTER JOIN s ON s._source_row = b._source_row AND s._source_file = b._source_file
+LEFT JOIN r ON r._source_row = b._source_row AND r._source_file = b._source_file"""
     bronze_rows, silver_rows, n_rejects, dups, multi, orphans = one(sql, bind_params(sql, params))
     unaccounted = bronze_rows - silver_rows - n_rejects - dups
     add(

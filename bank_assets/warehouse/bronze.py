@@ -1,13 +1,18 @@
-"""Bronze: load one landing file as-is (every column text) and replace its partition atomically.
+"""Bronze: load a month's landing files as-is (every column text) and replace its partition atomically.
 
-The fast path reads with pyarrow's multithreaded CSV reader. If a file cannot be parsed, a
-line-by-line diagnosis names the file, the line and the rule it breaks; nothing is loaded.
+The files are read as the source profile in force declares them (``bank_assets.source_profile``:
+CSV in any encoding, delimiter and quote, with or without a header, or Parquet; several files a
+month), every value kept as delivered text under the contract's column names. CSV is read with
+pyarrow's multithreaded reader. If a file cannot be parsed, a line-by-line diagnosis names the
+file, the line and the rule it breaks; nothing is loaded. The profile (name and digest) that loaded
+each month is recorded in ``bronze._loads``.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -17,10 +22,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from bank_assets.contracts import Contract
 from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict, table_exists
+from bank_assets.source_profile import SourceProfile, TableSource, active_profile, default_source
 from bank_assets.warehouse.connection import rollback_if_open
 from bank_assets.warehouse.journal import Scope, month_scope
 
@@ -92,42 +100,51 @@ def bronze_ddl(contract: Contract) -> str:
     )
 
 
-def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
+def diagnose(path: Path, contract: Contract, source: TableSource | None = None) -> LandingFileError | None:
     """Find the first line of `path` that breaks the landing contract (slow; error path only)."""
+    source = source or default_source(contract.name)
     raw = path.read_bytes()
     if not raw.strip():
         return LandingFileError(path, 1, "HEADER_MISSING", "the file is empty; expected a header row")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(source.encoding)
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         return LandingFileError(
-            path, line, "ENCODING", f"byte 0x{raw[e.start]:02x} is not UTF-8 (files must be UTF-8 encoded)"
+            path,
+            line,
+            "ENCODING",
+            f"byte 0x{raw[e.start]:02x} is not {source.encoding} (the profile declares {source.encoding})",
         )
     text = text.removeprefix("\ufeff")
     if "\r" in text and "\n" not in text.rstrip("\r\n"):
         return LandingFileError(
             path, 1, "MALFORMED_CSV", "lines end with a bare carriage return (\\r); use \\n or \\r\\n line ends"
         )
-    first = text.split("\n", 1)[0].rstrip("\r")
-    expected = contract.column_names
-    try:
-        header = [h.strip() for h in next(csv.reader([first]))]
-    except csv.Error:
-        return LandingFileError(path, 1, "MALFORMED_CSV", "the header row is not valid CSV")
-    if len(header) == 1 and len(expected) > 1:
-        for delim in (";", "\t", "|"):
-            if delim in first:
-                return LandingFileError(path, 1, "DELIMITER", f"header is split by {delim!r}; landing files use ','")
-    if sorted(header) != sorted(expected):
-        return header_mismatch(path, header, expected)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    next(reader)
+    dialect = {"delimiter": source.delimiter, "quotechar": source.quote}
+    expected = source.source_names
+    if source.header:
+        first = text.split("\n", 1)[0].rstrip("\r")
+        try:
+            header = [h.strip() for h in next(csv.reader([first], **dialect))]
+        except csv.Error:
+            return LandingFileError(path, 1, "MALFORMED_CSV", "the header row is not valid CSV")
+        if len(header) == 1 and len(expected) > 1:
+            for delim in (",", ";", "\t", "|"):
+                if delim != source.delimiter and delim in first:
+                    return LandingFileError(
+                        path, 1, "DELIMITER", f"header is split by {delim!r}; the profile declares {source.delimiter!r}"
+                    )
+        if sorted(header) != sorted(expected):
+            return header_mismatch(path, header, expected)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, **dialect)
+    if source.header:
+        next(reader)
     try:
         for row in reader:
-            if row and len(row) != len(header):
+            if row and len(row) != len(expected):
                 return LandingFileError(
-                    path, reader.line_num, "COLUMN_COUNT", f"expected {len(header)} fields, found {len(row)}"
+                    path, reader.line_num, "COLUMN_COUNT", f"expected {len(expected)} fields, found {len(row)}"
                 )
     except csv.Error as e:
         if "unexpected end of data" in str(e) or "EOF" in str(e):
@@ -138,7 +155,7 @@ def diagnose(path: Path, contract: Contract) -> LandingFileError | None:
                 "a quoted field is never closed: the file ends inside its last record",
             )
         return LandingFileError(path, reader.line_num, "MALFORMED_CSV", _plain_csv_error(e))
-    if text.count('"') % 2:
+    if text.count(source.quote) % 2:
         return LandingFileError(path, text.count("\n") + 1, "TRUNCATED", "unbalanced quotes: the last record is cut")
     return None
 
@@ -154,18 +171,24 @@ def unparsed(path: Path) -> LandingFileError:
     return LandingFileError(path, 0, "MALFORMED_CSV", "the CSV reader could not parse the file")
 
 
-_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
-#: bytes after which a quote may stand (it opens a field, or is the second of a doubled pair)
-_MAY_PRECEDE_QUOTE = np.zeros(256, dtype=bool)
-_MAY_PRECEDE_QUOTE[[_COMMA, _LF, _QUOTE]] = True
-#: bytes before which a quote may stand (it closes a field, or is the first of a doubled pair)
-_MAY_FOLLOW_QUOTE = np.zeros(256, dtype=bool)
-_MAY_FOLLOW_QUOTE[[_COMMA, _LF, _CR, _QUOTE]] = True
+_LF, _CR = 10, 13
+
+
+@functools.cache
+def _quote_tables(delimiter: int, quote: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes after which a quote may stand (it opens a field, or is the second of a doubled
+    pair), and bytes before which it may stand (it closes a field, or is the first of a pair)."""
+    precede, follow = np.zeros(256, dtype=bool), np.zeros(256, dtype=bool)
+    precede[[delimiter, _LF, quote]] = True
+    follow[[delimiter, _LF, _CR, quote]] = True
+    return precede, follow
+
+
 #: bytes scanned at a time: small enough for the CPU cache (a quoted export has a quote every ~6 bytes)
 _CHUNK = 1 << 18
 
 
-def quote_problem(path: Path) -> LandingFileError | None:
+def quote_problem(path: Path, delimiter: str = ",", quote: str = '"') -> LandingFileError | None:
     """Quotes that break RFC 4180, found vectorized (pyarrow's reader is lenient about them).
 
     A quote must open a field (after a comma or a line start), close one (before a comma, a line
@@ -173,6 +196,9 @@ def quote_problem(path: Path) -> LandingFileError | None:
     inside an unquoted field; `"A1"x`: text after a closing quote) and is refused with its line.
     An odd number of quotes means the file ends inside a quoted field: the last record is cut.
     """
+    quote_code = ord(quote)
+    may_precede, may_follow = _quote_tables(ord(delimiter), quote_code)
+    quote_byte = quote.encode("latin-1")
     total, lines_before, prev_last = 0, 0, _LF
     with path.open("rb") as f:
         if f.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM is not content
@@ -180,18 +206,18 @@ def quote_problem(path: Path) -> LandingFileError | None:
         chunk = f.read(_CHUNK)
         while chunk:
             after = f.read(_CHUNK)
-            n_quotes = chunk.count(b'"')  # bytes.count is a fast C scan: most exports quote nothing
+            n_quotes = chunk.count(quote_byte)  # bytes.count is a fast C scan: most exports quote nothing
             total += n_quotes
             if n_quotes:
                 buf = np.frombuffer(chunk, dtype=np.uint8)
-                q = np.flatnonzero(buf == _QUOTE)
+                q = np.flatnonzero(buf == quote_code)
                 before = buf[q - 1]  # q = 0 wraps around: set below
                 if q[0] == 0:
                     before[0] = prev_last
                 following = buf[np.minimum(q + 1, buf.size - 1)]
                 if q[-1] == buf.size - 1:
                     following[-1] = after[0] if after else _LF  # the end of the file acts like a line end
-                stray = q[~(_MAY_PRECEDE_QUOTE[before] | _MAY_FOLLOW_QUOTE[following])]
+                stray = q[~(may_precede[before] | may_follow[following])]
                 if stray.size:
                     pos = int(stray[0])
                     line = lines_before + int(np.count_nonzero(buf[:pos] == _LF)) + 1
@@ -262,6 +288,152 @@ def read_landing(path: Path, contract: Contract, errors: list[Exception] | None 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def _read_csv_dialect(path: Path, contract: Contract, source: TableSource) -> Iterator[pa.RecordBatch]:
+    """A CSV file in the profile's dialect: contract columns as text (renamed) + ``_source_row``."""
+    expected = source.source_names
+    if source.header:
+        with path.open("rb") as f:
+            head = f.readline().decode(source.encoding, errors="replace").removeprefix("\ufeff")
+        try:
+            found = (
+                [
+                    h.strip()
+                    for h in next(csv.reader([head.rstrip("\r\n")], delimiter=source.delimiter, quotechar=source.quote))
+                ]
+                if head.strip()
+                else []
+            )
+        except csv.Error:
+            found = []
+        if sorted(found) != sorted(expected):
+            raise diagnose(path, contract, source) or header_mismatch(path, found, expected)
+    else:
+        found = expected
+    if source.encoding.replace("-", "").replace("_", "") in ("utf8", "latin1", "iso88591", "cp1252", "ascii"):
+        problem = quote_problem(path, source.delimiter, source.quote)
+        if problem is not None:
+            raise (diagnose(path, contract, source) if problem.rule == "TRUNCATED" else None) or problem
+    try:
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(
+                column_names=found, skip_rows=1 if source.header else 0, encoding=source.encoding
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=source.delimiter, quote_char=source.quote, newlines_in_values=True
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={c: pa.string() for c in found},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise (diagnose(path, contract, source) or unparsed(path)) from None
+    by_contract = {target: name for name, target in source.columns}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 1
+        try:
+            for batch in reader:
+                rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+                cols = [batch.column(by_contract[c]) for c in contract.column_names]
+                yield pa.RecordBatch.from_arrays([*cols, rows], [*contract.column_names, "_source_row"])
+                offset += batch.num_rows
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise (diagnose(path, contract, source) or unparsed(path)) from None
+
+    return batches()
+
+
+def _as_text(values: pa.Array, source: TableSource) -> pa.Array:
+    """A Parquet column as the text the profile's formats read: dates and timestamps in its
+    formats, numbers with its decimal separator; text as it is."""
+    t = values.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return values.cast(pa.string())
+    if pa.types.is_date(t):
+        return pc.strftime(values.cast(pa.timestamp("s")), format=source.date_format)
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            raise ValueError("time-zone-aware timestamps: write them naive, in the profile's time zone")
+        return pc.strftime(values, format=source.timestamp_format or "%Y-%m-%d %H:%M:%S")
+    if pa.types.is_decimal(t) or pa.types.is_floating(t) or pa.types.is_integer(t):
+        text = values.cast(pa.string())
+        return text if source.decimal_separator == "." else pc.replace_substring(text, ".", source.decimal_separator)
+    if pa.types.is_boolean(t):
+        return values.cast(pa.string())
+    raise ValueError(f"Parquet type {t} is not read; use text, date, timestamp, decimal, integer or boolean")
+
+
+def _read_parquet(path: Path, contract: Contract, source: TableSource) -> Iterator[pa.RecordBatch]:
+    """A Parquet file: the declared columns as text (see :func:`_as_text`) + ``_source_row``."""
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise LandingFileError(
+            path, 0, "MALFORMED_PARQUET", f"not a readable Parquet file ({type(e).__name__})"
+        ) from None
+    found, expected = pf.schema_arrow.names, source.source_names
+    if sorted(found) != sorted(expected):
+        raise header_mismatch(path, found, expected)
+    by_contract = {target: name for name, target in source.columns}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 1
+        for batch in pf.iter_batches(batch_size=65_536, columns=expected):
+            try:
+                cols = [_as_text(batch.column(by_contract[c]), source) for c in contract.column_names]
+            except ValueError as e:
+                raise LandingFileError(path, 0, "PARQUET_TYPE", str(e)) from None
+            rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+            yield pa.RecordBatch.from_arrays([*cols, rows], [*contract.column_names, "_source_row"])
+            offset += batch.num_rows
+
+    return batches()
+
+
+def read_month(
+    paths: list[Path], contract: Contract, source: TableSource, errors: list[Exception] | None = None
+) -> pa.RecordBatchReader:
+    """Every file of a month in path order, as text under the contract's names, with
+    ``_source_file`` and ``_source_row`` (1 = first data row of that file). Every file is opened
+    (and its header checked) before the first row is read."""
+    opened: list[tuple[Path, Iterator[pa.RecordBatch]]] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"landing file {path} does not exist: generate it (landing assets) or drop your export there"
+            )
+        if source.format == "parquet":
+            opened.append((path, _read_parquet(path, contract, source)))
+        elif source.is_default_csv:
+            opened.append((path, read_landing(path, contract, errors)))
+        else:
+            opened.append((path, _read_csv_dialect(path, contract, source)))
+    names = [*contract.column_names, "_source_row", "_source_file"]
+    schema = pa.schema(
+        [
+            *(pa.field(c, pa.string()) for c in contract.column_names),
+            ("_source_row", pa.int64()),
+            ("_source_file", pa.string()),
+        ]
+    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for path, stream in opened:
+                for b in stream:
+                    file_col = pa.array([str(path)] * b.num_rows, pa.string())
+                    yield pa.RecordBatch.from_arrays([*b.columns, file_col], names)
+        except LandingFileError as e:
+            if errors is not None:
+                errors.append(e)
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
 @dataclass(frozen=True)
 class BronzeLoad:
     rows: int
@@ -308,6 +480,10 @@ def bronze_scope(contract: Contract, month: dt.date) -> Scope:
     return month_scope(f"bronze.{contract.name}", "_partition_month", month)
 
 
+def loads_scope(contract: Contract, month: dt.date) -> Scope:
+    return Scope("bronze._loads", f"table_name = '{contract.name}' AND partition_month = DATE '{month:%Y-%m-%d}'")
+
+
 def trailing_rows(con: duckdb.DuckDBPyConnection, table: str, month: dt.date) -> list[int]:
     """Bronze row counts of the table's latest months before `month` (from silver's stats)."""
     if not table_exists(con, "silver._partition_stats"):
@@ -342,58 +518,105 @@ def check_volume(
         )
 
 
+LOADS_DDL = """CREATE TABLE IF NOT EXISTS bronze._loads (table_name VARCHAR, partition_month DATE,
+profile VARCHAR, profile_digest VARCHAR, files VARCHAR, loaded_at TIMESTAMP)"""
+
+
+class ProfileChangedError(RuntimeError):
+    """A month loaded with one source profile, loaded or typed again under another."""
+
+
+def loaded_profile(con: duckdb.DuckDBPyConnection, table: str, month: dt.date) -> tuple[str, str] | None:
+    """(profile, digest) that loaded the table's month into bronze; None if not recorded."""
+    if not table_exists(con, "bronze._loads"):
+        return None
+    row = con.execute(
+        "SELECT profile, profile_digest FROM bronze._loads WHERE table_name = ? AND partition_month = ?",
+        [table, month],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def load(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
-    path: Path,
+    paths: Path | list[Path],
     partition: dt.date,
     ingested_at: dt.datetime,
     save: Callable[[Scope], None] | None = None,
     allow_empty: bool = False,
+    *,
+    profile: SourceProfile | None = None,
+    accept_new_profile: bool = False,
 ) -> BronzeLoad:
-    """Replace the month's partition with the file's rows, atomically. `save` (the run journal)
-    copies the rows replaced, in the same transaction. An empty or collapsed month is refused. A
-    month loaded before is compared with its new file first (:func:`restatement_diff`)."""
+    """Replace the month's partition with its files' rows, read as `profile` (default: the one in
+    force) declares them,
+    atomically. `save` (the run journal) copies the rows replaced, in the same transaction. An
+    empty or collapsed month is refused, and so is a month loaded before under another profile
+    unless `accept_new_profile`. A month loaded before is compared with its new files first
+    (:func:`restatement_diff`)."""
     cols = ", ".join(f'"{c}"' for c in contract.column_names)
     where = "_partition_month = $part"
+    paths = [paths] if isinstance(paths, Path) else paths
+    profile = profile or active_profile()
+    source = profile.table(contract.name)
 
     def attempt() -> tuple[int, dict[str, int] | None]:
         errors: list[Exception] = []
-        con.register("_bronze_in", read_landing(path, contract, errors))
-        source, restatement = "_bronze_in", None
+        before = loaded_profile(con, contract.name, partition)
+        if before is not None and before[1] != source.digest and not accept_new_profile:
+            raise ProfileChangedError(
+                f"bronze.{contract.name} {partition:%Y-%m} was loaded with source profile {before[0]} "
+                f"(its {contract.name} settings {before[1]}); the profile in force is {profile.label} "
+                f"({contract.name} settings {source.digest}). Loading a month again under other settings "
+                "must be asked for: re-materialize it with the bronze config accept_new_profile: true "
+                "(python -m bank_assets.run --accept-new-profile)"
+            )
+        con.register("_bronze_in", read_month(paths, contract, source, errors))
+        source_sql, restatement = "_bronze_in", None
         try:
             con.execute("BEGIN TRANSACTION")
             con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
             if save is not None:
                 save(bronze_scope(contract, partition))
+                save(loads_scope(contract, partition))
             create_partitioned(con, f"bronze.{contract.name}", bronze_ddl(contract), "_partition_month")
+            create_partitioned(con, "bronze._loads", LOADS_DDL, "partition_month")
             loaded = con.execute(
                 f"SELECT count(*) > 0 FROM bronze.{contract.name} WHERE {where}", {"part": partition}
             ).fetchone()[0]
             if loaded:  # a re-delivery: compare it with what it replaces (the stream is read once)
                 con.execute("CREATE OR REPLACE TEMP TABLE _bronze_redelivered AS SELECT * FROM _bronze_in")
-                source = "_bronze_redelivered"
-                restatement = restatement_diff(con, contract, source, partition)
+                source_sql = "_bronze_redelivered"
+                restatement = restatement_diff(con, contract, source_sql, partition)
             con.execute(f"DELETE FROM bronze.{contract.name} WHERE {where}", {"part": partition})
             con.execute(
-                f"INSERT INTO bronze.{contract.name} SELECT {cols}, $file, _source_row, $ts, $part FROM {source}",
-                {"file": str(path), "ts": ingested_at, "part": partition},
+                f"INSERT INTO bronze.{contract.name} SELECT {cols}, _source_file, _source_row, $ts, $part "
+                f"FROM {source_sql}",
+                {"ts": ingested_at, "part": partition},
             )
             n = con.execute(
                 f"SELECT count(*) FROM bronze.{contract.name} WHERE {where}", {"part": partition}
             ).fetchone()
-            check_volume(con, contract, path, partition, n[0], allow_empty)
+            check_volume(con, contract, paths[0], partition, n[0], allow_empty)
+            con.execute(
+                "DELETE FROM bronze._loads WHERE table_name = ? AND partition_month = ?", [contract.name, partition]
+            )
+            con.execute(
+                "INSERT INTO bronze._loads VALUES (?, ?, ?, ?, ?, ?)",
+                [contract.name, partition, profile.label, source.digest, "\n".join(str(p) for p in paths), ingested_at],
+            )
             con.execute("COMMIT")
             return int(n[0]), restatement
         except Exception as e:
             rollback_if_open(con)
-            if errors:  # the file broke while DuckDB was reading it: report the file's error
+            if errors:  # a file broke while DuckDB was reading it: report the file's error
                 raise errors[0] from e
             raise
         finally:
             con.unregister("_bronze_in")
-            if source != "_bronze_in":
+            if source_sql != "_bronze_in":
                 con.execute("DROP TABLE IF EXISTS _bronze_redelivered")
 
     n, restatement = retry_on_conflict(attempt, what=f"bronze.{contract.name} {partition:%Y-%m}")
-    return BronzeLoad(rows=n, path=str(path), restatement=restatement)
+    return BronzeLoad(rows=n, path=", ".join(str(p) for p in paths), restatement=restatement)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import duckdb
 
 from bank_assets.contracts import (
+    BANK_TIMEZONE,
     BANK_UTC_OFFSET_MINUTES,
     CONTRACTS,
     CURRENCIES,
@@ -31,6 +32,7 @@ from bank_assets.contracts import (
 )
 from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict, table_exists
 from bank_assets.pseudonym import FUNCTION_NAME, register_pseudonym
+from bank_assets.source_profile import TableSource, active_profile, format_regex
 from bank_assets.warehouse.connection import rollback_if_open
 from bank_assets.warehouse.journal import Scope, month_scope
 
@@ -51,7 +53,7 @@ def lit(text: str) -> str:
 _WHITESPACE = "' ' || chr(9) || chr(10) || chr(13)"
 
 
-def raw_expr(column: str) -> str:
+def raw_expr(column: str, null_tokens: tuple[str, ...] = NULL_TOKENS) -> str:
     """The landing text with spaces, tabs and line ends trimmed; NULL for the null tokens.
 
     Most values have nothing to trim: when the first character is above the space character and
@@ -63,8 +65,8 @@ def raw_expr(column: str) -> str:
     as a join over every row, evaluating the trim for all of them whatever the CASE says (a large
     month's transactions: the typing query 2.4 s -> 1.6-1.8 s, the same rows)."""
     c = q(column)
-    tokens = "[" + ", ".join(lit(t) for t in NULL_TOKENS) + "]"
-    longest = max(len(t) for t in NULL_TOKENS)
+    tokens = "[" + ", ".join(lit(t) for t in null_tokens) + "]"
+    longest = max(len(t) for t in null_tokens)
     is_token = lambda v: f"length({v}) <= {longest} AND list_contains({tokens}, {v})"  # noqa: E731
     null_if_token = lambda v: f"CASE WHEN {is_token(v)} THEN NULL ELSE {v} END"  # noqa: E731
     trimmed = f"trim({c}, {_WHITESPACE})"
@@ -83,14 +85,18 @@ def _timestamp_expr(r: str) -> str:
     return f"{local} + to_minutes(CAST({BANK_UTC_OFFSET_MINUTES} - ({offset}) AS BIGINT))"
 
 
-def typed_from_raw(c: Column, r: str) -> str:
-    """The silver value of column `c` from its raw text `r` (NULL when it breaks the format)."""
+def typed_from_raw(c: Column, r: str, source: TableSource | None = None) -> str:
+    """The silver value of column `c` from its raw text `r` (NULL when it breaks the format).
+    `source` (a source profile's table) declares the formats; None or the built-in dialect keeps
+    the contract's ``FORMATS``."""
     if c.type == "code":
         return f"upper({r})"
     if c.type == "email":
         return f"lower({r})"
     if c.type in ("id", "text"):
         return r
+    if source is not None and not source.is_default_text:
+        return _typed_in_dialect(c, r, source)
     valid = f"regexp_full_match({r}, {lit(FORMATS[c.type])})"
     if c.type == "date":
         value = f"CAST(try_strptime({r}, '%Y-%m-%d') AS DATE)"
@@ -101,9 +107,67 @@ def typed_from_raw(c: Column, r: str) -> str:
     return f"CASE WHEN {valid} THEN {value} END"
 
 
-def typed_expr(c: Column) -> str:
-    """Silver value of `c` straight from the bronze column (for audits of bronze keys)."""
-    return typed_from_raw(c, f"({raw_expr(c.name)})")
+#: digits before and after the decimal separator a number column accepts (as ``FORMATS``)
+NUMBER_DIGITS = {"money": (16, 2), "decimal": (12, 6), "int": (9, 0)}
+
+
+def number_pattern(kind: str, source: TableSource) -> str:
+    """RE2 pattern of a number in `source`'s separators: an optional '-', digits (grouped by
+    threes with the thousands separator, when declared, or not grouped at all), the decimals."""
+    digits, decimals = NUMBER_DIGITS[kind]
+    t, d = source.thousands_separator, source.decimal_separator
+    whole = f"[0-9]{{1,{digits}}}"
+    if t is not None:
+        whole = f"([0-9]{{1,3}}({_re2_escape(t)}[0-9]{{3}})+|{whole})"
+    frac = f"({_re2_escape(d)}[0-9]{{1,{decimals}}})?" if decimals else ""
+    return f"-?{whole}{frac}"
+
+
+def _re2_escape(ch: str) -> str:
+    return "\\" + ch if ch in ".^$*+?()[]{}|\\" else ch
+
+
+def _typed_in_dialect(c: Column, r: str, source: TableSource) -> str:
+    """A date, timestamp or number written as `source` declares (exact match, then parse)."""
+    if c.type == "date":
+        valid = f"regexp_full_match({r}, {lit(format_regex(source.date_format))})"
+        return f"CASE WHEN {valid} THEN CAST(try_strptime({r}, {lit(source.date_format)}) AS DATE) END"
+    if c.type == "timestamp":
+        if source.timestamp_format is None:
+            valid = f"regexp_full_match({r}, {lit(FORMATS['timestamp'])})"
+            iso = _timestamp_expr(r)
+            naive = f"try_strptime(left({r}, 10) || ' ' || substr({r}, 12, 8), '%Y-%m-%d %H:%M:%S')"
+            local = f"CASE WHEN length({r}) = 19 THEN {_to_bank_time(naive, source)} ELSE {iso} END"
+            return f"CASE WHEN {valid} THEN {local} END"
+        valid = f"regexp_full_match({r}, {lit(format_regex(source.timestamp_format))})"
+        value = f"try_strptime({r}, {lit(source.timestamp_format)})"
+        return f"CASE WHEN {valid} THEN {_to_bank_time(value, source)} END"
+    plain = r
+    if source.thousands_separator is not None:
+        plain = f"replace({plain}, {lit(source.thousands_separator)}, '')"
+    if source.decimal_separator != ".":
+        plain = f"replace({plain}, {lit(source.decimal_separator)}, '.')"
+    valid = f"regexp_full_match({r}, {lit(number_pattern(c.type, source))})"
+    return f"CASE WHEN {valid} THEN TRY_CAST({plain} AS {c.sql_type}) END"
+
+
+def _to_bank_time(naive: str, source: TableSource) -> str:
+    """A naive timestamp in the profile's time zone as bank time (America/Lima)."""
+    if source.timezone == BANK_TIMEZONE:
+        return naive
+    return f"timezone({lit(BANK_TIMEZONE)}, timezone({lit(source.timezone)}, {naive}))"
+
+
+def source_of(table: str) -> TableSource:
+    """The table's settings in the source profile in force."""
+    return active_profile().table(table)
+
+
+def typed_expr(c: Column, table: str | None = None) -> str:
+    """Silver value of `c` straight from the bronze column of `table` (for audits of bronze keys)."""
+    source = source_of(table) if table else None
+    tokens = source.null_tokens if source else NULL_TOKENS
+    return typed_from_raw(c, f"({raw_expr(c.name, tokens)})", source)
 
 
 def stage_table(contract: Contract) -> str:
@@ -141,7 +205,7 @@ def parent_keys_sql(fk: Column, child: Contract) -> str:
     alerts -> transactions on a large month: 2.2M keys grouped, 0.84 s, for 68k alerts)."""
     ptable, pcol = fk.references.split(".")  # type: ignore[union-attr]
     parent = CONTRACTS[ptable]
-    bronze_key = f"({raw_expr(pcol)})"
+    bronze_key = f"({raw_expr(pcol, source_of(ptable).null_tokens)})"
     if parent.is_snapshot:
         parts = [
             f"SELECT {q(pcol)} AS k, 0 AS rank FROM silver.{ptable} WHERE _partition_month = $month",
@@ -154,7 +218,7 @@ def parent_keys_sql(fk: Column, child: Contract) -> str:
             f"SELECT {q(pcol)} AS k, 0 AS rank FROM silver.{ptable} WHERE _partition_month <= $month",
             f"SELECT {bronze_key}, 1 FROM bronze.{ptable} WHERE _partition_month <= $month",
         ]
-    wanted = f"SELECT {typed_expr(fk)} FROM bronze.{child.name} WHERE _partition_month = $month"
+    wanted = f"SELECT {typed_expr(fk, child.name)} FROM bronze.{child.name} WHERE _partition_month = $month"
     return (
         f"SELECT k, min(rank) AS rank FROM ({' UNION ALL '.join(parts)}) "
         f"WHERE k IS NOT NULL AND k IN ({wanted}) GROUP BY k"
@@ -247,8 +311,9 @@ def stage_sql(contract: Contract, deduplicate: bool = True) -> list[str]:
     """SQL statements building the staging table and staging rejects for one partition."""
     t = contract.name
     part = "_partition_month = $month"
-    raws = ",\n    ".join(f"{raw_expr(c.name)} AS {q(c.name + '__raw')}" for c in contract.columns)
-    typed = ",\n    ".join(f"{typed_from_raw(c, q(c.name + '__raw'))} AS {q(c.name)}" for c in contract.columns)
+    source = source_of(t)
+    raws = ",\n    ".join(f"{raw_expr(c.name, source.null_tokens)} AS {q(c.name + '__raw')}" for c in contract.columns)
+    typed = ",\n    ".join(f"{typed_from_raw(c, q(c.name + '__raw'), source)} AS {q(c.name)}" for c in contract.columns)
     joins, extra = [], []
     for i, c in enumerate(contract.foreign_keys):
         joins.append(f"LEFT JOIN ({parent_keys_sql(c, contract)}) fk{i} ON fk{i}.k = t.{q(c.name)}")
@@ -302,7 +367,8 @@ FROM checked"""
     statuses = [q(parent_status_column(c)) for c in contract.foreign_keys]
     statuses += [f"{pseudonym_expr(p)} AS {q(p.name)}" for p in contract.pseudonyms]
     key = ", ".join(q(k) for k in contract.key)
-    dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _source_row DESC) = 1" if deduplicate else ""
+    last = "_source_file DESC, _source_row DESC"  # the month's files in path order, then the file's rows
+    dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {last}) = 1" if deduplicate else ""
     part_value = "$month::DATE"
     cols = ", ".join([*(q(c) for c in contract.column_names), *pen, *statuses])
     stage = f"""
@@ -310,15 +376,30 @@ CREATE OR REPLACE TEMP TABLE {stage_table(contract)} AS
 SELECT {cols}, _source_file, _source_row, _ingested_at, {part_value} AS _partition_month
 FROM _typed WHERE _reject IS NULL
 {dedupe}
-ORDER BY _source_row"""
+ORDER BY _source_file, _source_row"""
     rejects = f"""
 CREATE OR REPLACE TEMP TABLE {rejects_stage_table(contract)} AS
 SELECT {part_value} AS _partition_month, _source_file, _source_row,
   split_part(_reject, '|', 1) AS reason_code, split_part(_reject, '|', 2) AS reason_column,
   _record AS record
 FROM _typed WHERE _reject IS NOT NULL
-ORDER BY _source_row"""
+ORDER BY _source_file, _source_row"""
     return [typed_sql, stage, rejects]
+
+
+def require_same_profile(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date) -> None:
+    """Refuse to type a bronze month with formats other than those of the profile that loaded it."""
+    from bank_assets.warehouse.bronze import ProfileChangedError, loaded_profile
+
+    recorded = loaded_profile(con, contract.name, month)
+    source = source_of(contract.name)
+    if recorded is not None and recorded[1] != source.digest:
+        raise ProfileChangedError(
+            f"silver.{contract.name} {month:%Y-%m}: bronze loaded the month with source profile {recorded[0]} "
+            f"({contract.name} settings {recorded[1]}), but the profile in force is {active_profile().label} "
+            f"({contract.name} settings {source.digest}): re-materialize bronze for the month with the bronze "
+            "config accept_new_profile: true, or restore the profile"
+        )
 
 
 def month_params(month: dt.date) -> dict[str, dt.date]:
@@ -365,6 +446,7 @@ class StageCounts:
 def stage(con: duckdb.DuckDBPyConnection, contract: Contract, month: dt.date, deduplicate: bool = True) -> StageCounts:
     """Build the staging tables for the partition (nothing visible to readers changes)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS silver")
+    require_same_profile(con, contract, month)
     require_parents(con, contract, month)
     if contract.pseudonyms:
         register_pseudonym(con)
