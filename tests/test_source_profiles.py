@@ -135,6 +135,26 @@ def test_naive_timestamps_are_read_in_the_declared_time_zone():
     assert got == [dt.datetime(2024, 7, 1, 5, 0), dt.datetime(2024, 7, 1, 7, 0)]
 
 
+def test_the_draft_command_reports_each_file_pattern_and_drafts_a_loadable_profile(tmp_path, capsys):
+    import yaml
+
+    from bank_assets.profile_draft import main
+
+    _write_bank(tmp_path / "landing", LIMA)
+    assert main([str(tmp_path / "landing"), "--name", "draft_bank", "--out", str(tmp_path / "draft.yml")]) == 0
+    out = capsys.readouterr().out
+    assert "core/{yyyymm}/MOVIMIENTOS_{yyyymm}_*.csv  (4 files; csv" in out  # two a month, two months
+    assert "columns found (10): NRO_OPERACION, NRO_CUENTA" in out and "looks like: no table" in out
+    assert "account_events/{month}/account_events.csv  (2 files; csv, ascii, delimiter ';')" in out
+    assert "mapped by name (9): event_id" in out and "missing (0): none" in out
+    data = yaml.safe_load((tmp_path / "draft.yml").read_text())
+    assert data["defaults"]["date_format"] == "%d/%m/%Y" and data["defaults"]["decimal_separator"] == ","
+    profile = parse_profile(data, "draft.yml")  # what it could map loads as it is
+    assert profile.table("account_events").delimiter == ";" and "customers" not in data["tables"]
+    assert "C0000000000" not in out  # names and formats only, never a value
+    assert main([str(tmp_path / "landing"), "--out", str(tmp_path / "draft.yml")]) == 2  # never overwrites
+
+
 # ------------------------------------------------------------------------------------------------
 # the same bank in two dialects
 

@@ -292,8 +292,8 @@ def _read_csv_dialect(path: Path, contract: Contract, source: TableSource) -> It
     """A CSV file in the profile's dialect: contract columns as text (renamed) + ``_source_row``."""
     expected = source.source_names
     if source.header:
-        with path.open("rb") as f:
-            head = f.readline().decode(source.encoding, errors="replace").removeprefix("\ufeff")
+        with path.open(encoding=source.encoding, errors="replace", newline="") as f:
+            head = f.readline().removeprefix("\ufeff")
         try:
             found = (
                 [
@@ -355,9 +355,13 @@ def _as_text(values: pa.Array, source: TableSource) -> pa.Array:
     if pa.types.is_date(t):
         return pc.strftime(values.cast(pa.timestamp("s")), format=source.date_format)
     if pa.types.is_timestamp(t):
-        if t.tz is not None:
-            raise ValueError("time-zone-aware timestamps: write them naive, in the profile's time zone")
-        return pc.strftime(values, format=source.timestamp_format or "%Y-%m-%d %H:%M:%S")
+        tz = source.timezone if t.tz is not None else None  # an instant: the profile's zone's local time
+        values = values.cast(pa.timestamp(t.unit, tz))
+        seconds = values.cast(pa.timestamp("s", tz), safe=False)
+        text = pc.strftime(seconds, format=source.timestamp_format or "%Y-%m-%d %H:%M:%S")
+        # a fraction of a second is kept visible, so that silver refuses it (nothing is truncated)
+        exact = pc.equal(seconds.cast(pa.timestamp(t.unit, tz)), values)
+        return pc.if_else(pc.fill_null(exact, True), text, pc.binary_join_element_wise(text, ".fraction", ""))
     if pa.types.is_decimal(t) or pa.types.is_floating(t) or pa.types.is_integer(t):
         text = values.cast(pa.string())
         return text if source.decimal_separator == "." else pc.replace_substring(text, ".", source.decimal_separator)
