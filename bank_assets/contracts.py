@@ -94,6 +94,18 @@ FRAUD_RULES = ("EVENING_ONLINE_TE", "HIGH_AMOUNT", "RANDOM_AUDIT")
 FRAUD_MILESTONES = ("RAISED", "REVIEWED", "CLOSED")
 FRAUD_OUTCOMES = ("CONFIRMED_FRAUD", "FALSE_POSITIVE")
 ACCOUNT_EVENT_TYPES = ("OPENED", "STATUS_CHANGED", "LIMIT_CHANGED", "CLOSED")
+#: Basel III HQLA levels of a treasury position (BCBS 238, paragraphs 49-54); NON_HQLA counts for nothing
+HQLA_LEVELS = ("LEVEL_1", "LEVEL_2A", "LEVEL_2B", "NON_HQLA")
+TREASURY_ASSET_CLASSES = (
+    "CASH",
+    "CENTRAL_BANK_RESERVES",
+    "CENTRAL_BANK_CERTIFICATE",
+    "SOVEREIGN_BOND",
+    "CORPORATE_BOND",
+    "COVERED_BOND",
+    "EQUITY",
+)
+YES_NO = ("YES", "NO")
 CLOSURE_REASONS = ("FEES", "COMPETITOR_OFFER", "SERVICE_QUALITY", "NO_LONGER_NEEDED", "RELOCATION")
 
 
@@ -570,6 +582,40 @@ ACCOUNT_EVENTS = Contract(
     ),
 )
 
+TREASURY_POSITIONS = Contract(
+    name="treasury_positions",
+    description="The treasury's month-end positions: cash, central-bank reserves and certificates, sovereign and "
+    "corporate bonds and equities, each with its Basel III HQLA level (the numerator of the liquidity coverage "
+    "ratio) and whether it is pledged.",
+    grain="one row per position per month-end snapshot",
+    partitioning="events",
+    key=("position_id",),
+    event_column="snapshot_date",
+    currency_column="currency",
+    columns=(
+        _c("position_id", "id", "Position identifier (the same position keeps it from month to month).", required=True),
+        _c("snapshot_date", "date", "Month-end date of the valuation.", required=True),
+        _c("instrument", "text", "Instrument held (issuer and maturity).", required=True),
+        _c("asset_class", "code", "Kind of asset.", required=True, accepted=TREASURY_ASSET_CLASSES),
+        _c(
+            "hqla_level",
+            "code",
+            "Basel III HQLA level as the treasury classifies it.",
+            required=True,
+            accepted=HQLA_LEVELS,
+        ),
+        _c("currency", "code", "Currency of the market value.", required=True, accepted=CURRENCIES),
+        _c("market_value", "money", "Market value at month end.", required=True, nonnegative=True),
+        _c(
+            "encumbered",
+            "code",
+            "YES when pledged (repo, collateral): then it is not HQLA.",
+            required=True,
+            accepted=YES_NO,
+        ),
+    ),
+)
+
 #: All contracts in dependency order (parents before children).
 CONTRACTS: dict[str, Contract] = {
     c.name: c
@@ -590,6 +636,7 @@ CONTRACTS: dict[str, Contract] = {
         CAMPAIGNS,
         CAMPAIGN_TARGETS,
         CUSTOMER_INTERACTIONS,
+        TREASURY_POSITIONS,
     )
 }
 TABLES = list(CONTRACTS)

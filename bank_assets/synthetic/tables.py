@@ -14,7 +14,7 @@ from bank_assets.contracts import (
     SEGMENTS,
 )
 from bank_assets.synthetic import arrowfmt as af
-from bank_assets.synthetic import credit, engagement, fraud, lifecycle, reference
+from bank_assets.synthetic import credit, engagement, fraud, lifecycle, reference, treasury
 from bank_assets.synthetic.loans import PRODUCTS, Instalments, Loans, instalments_due
 from bank_assets.synthetic.months import month_start_days
 from bank_assets.synthetic.params import EPOCH, GeneratorConfig
@@ -101,6 +101,11 @@ class World:
         usd = fx.filter(pa.compute.equal(fx["currency"], "USD"))["rate_to_pen"]
         return engagement.indicators_table(self.cfg, m, usd.cast(pa.float64()).to_numpy())
 
+    def treasury_positions(self, m: int) -> pa.Table:
+        fx = reference.fx_rates(self.cfg, m)
+        usd = fx.filter(pa.compute.equal(fx["currency"], "USD"))["rate_to_pen"].cast(pa.float64()).to_numpy()
+        return treasury.positions_table(self.cfg, m, self.accounts(m), float(usd[-1]))
+
     # -- tables -----------------------------------------------------------------------------
     def table(self, name: str, m: int | None = None) -> pa.Table:
         """The clean table `name` for month m (None for reference tables)."""
@@ -119,6 +124,7 @@ class World:
             "campaigns": lambda m: engagement.campaigns_table(self.cfg, m),
             "campaign_targets": lambda m: engagement.targets_table(self.campaigns_starting(m)),
             "customer_interactions": lambda m: engagement.interactions_table(self.cfg, self.snapshot(m)),
+            "treasury_positions": self.treasury_positions,
         }
         if name == "merchants":
             t = self.merchants.table()
