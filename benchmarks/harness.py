@@ -9,7 +9,7 @@ medians (also as JSON, in benchmarks/results/):
               groups, start-up excluded, on a warehouse holding the month before), with seconds
               per layer and dbt's own time per model and test (top nodes, sums); the analytics
               and reports groups timed after it, informational. Side by side over the same files:
-              a plain DuckDB SQL reference (all 16 sources, silver row and reject counts equal
+              a plain DuckDB SQL reference (all 17 sources, silver row and reject counts equal
               to the project's), and pandas + DataFrame.to_sql (the 8 original sources) into
               PostgreSQL
               (a throwaway local server; the headline baseline) and into SQLite. The PostgreSQL
@@ -371,7 +371,7 @@ def bench_month(
         "month": month,
         "scale": scale,
         "measures": "landing -> bronze -> silver -> gold with every check (every asset but the analytics and "
-        "reports groups); the plain DuckDB reference does the same 16 sources; the pandas baselines implement "
+        "reports groups); the plain DuckDB reference does the same 17 sources; the pandas baselines implement "
         "the 8 original sources (not campaigns, their targeting, interactions, indicators, products, credit "
         "applications, fraud alerts, account events)",
         "transactions_in_file": n_txn,

@@ -2,7 +2,7 @@
 
 An independent baseline for the benchmark: no project code except ``landing_file`` for paths.
 It does the work the project does for a month, without its machinery (no audit, no atomic
-publish, no dbt), for all 16 landing sources (``ORDER``):
+publish, no dbt), for all 17 landing sources (``ORDER``):
 
 - silver, per table: read the CSV as text, trim, upper-case codes, lower-case emails, try-cast;
   quarantine a row with the first broken rule (required null, invalid date/timestamp/number,
@@ -376,6 +376,37 @@ SILVER: dict[str, dict[str, str]] = {
         "joins": "",
         "key": "indicator_date",
         "cols": "indicator_date, policy_rate, inflation_yoy, unemployment_rate, usd_pen_avg",
+    },
+    "treasury_positions": {
+        "typed": """s(position_id) AS position_id, s(snapshot_date) AS snapshot_date_raw,
+            as_date(snapshot_date) AS snapshot_date, s(instrument) AS instrument, u(asset_class) AS asset_class,
+            u(hqla_level) AS hqla_level, u(currency) AS currency, s(market_value) AS market_value_raw,
+            as_money(market_value) AS market_value, u(encumbered) AS encumbered""",
+        "rules": f"""
+            WHEN t.position_id IS NULL THEN 'NULL_REQUIRED|position_id'
+            WHEN snapshot_date_raw IS NULL THEN 'NULL_REQUIRED|snapshot_date'
+            WHEN instrument IS NULL THEN 'NULL_REQUIRED|instrument'
+            WHEN asset_class IS NULL THEN 'NULL_REQUIRED|asset_class'
+            WHEN hqla_level IS NULL THEN 'NULL_REQUIRED|hqla_level'
+            WHEN t.currency IS NULL THEN 'NULL_REQUIRED|currency'
+            WHEN market_value_raw IS NULL THEN 'NULL_REQUIRED|market_value'
+            WHEN encumbered IS NULL THEN 'NULL_REQUIRED|encumbered'
+            WHEN snapshot_date IS NULL THEN 'INVALID_DATE|snapshot_date'
+            WHEN market_value IS NULL THEN 'INVALID_NUMBER|market_value'
+            WHEN market_value < 0 THEN 'NEGATIVE_AMOUNT|market_value'
+            WHEN asset_class NOT IN ('CASH', 'CENTRAL_BANK_RESERVES', 'CENTRAL_BANK_CERTIFICATE', 'SOVEREIGN_BOND',
+                'CORPORATE_BOND', 'COVERED_BOND', 'EQUITY') THEN 'NOT_ACCEPTED|asset_class'
+            WHEN hqla_level NOT IN ('LEVEL_1', 'LEVEL_2A', 'LEVEL_2B', 'NON_HQLA') THEN 'NOT_ACCEPTED|hqla_level'
+            WHEN t.currency NOT IN {CUR} THEN 'UNKNOWN_CURRENCY|currency'
+            WHEN encumbered NOT IN ('YES', 'NO') THEN 'NOT_ACCEPTED|encumbered'
+            WHEN NOT (snapshot_date >= $m AND snapshot_date < $n) THEN 'OUT_OF_PARTITION|snapshot_date'
+            WHEN t.currency <> 'PEN' AND fx.rate_to_pen IS NULL THEN 'NO_FX_RATE|currency'""",
+        "joins": """
+            LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = t.snapshot_date
+                AND fx.currency = t.currency""",
+        "key": "position_id",
+        "cols": """position_id, snapshot_date, instrument, asset_class, hqla_level, currency, market_value, encumbered,
+            pen(market_value, _rate) AS market_value_pen""",
     },
     "credit_applications": {
         "typed": """s(application_id) AS application_id, s(customer_id) AS customer_id,
@@ -1009,6 +1040,7 @@ ORDER = (
     "account_events",
     "campaign_targets",
     "customer_interactions",
+    "treasury_positions",
 )
 #: Reference data: the month's snapshot only (no partition column, no event date rule).
 REFERENCE = ("branches", "merchants", "products", "campaigns")

@@ -251,12 +251,20 @@ def test_analytics_pages_draw_the_new_marts_as_the_warehouse_holds_them(built):
         queue = figures(real_time)["fig-fraud_queue"]["data"]
         assert sum(sum(trace["y"]) for trace in queue) == n_open[0][0]
     assert f"<b>{n_open[0][0]}</b> fraud alerts open at month end" in real_time or n_open[0][0] == 0
+    regulatory = (folder / page_name("regulatory")).read_text(encoding="utf-8")
+    ((lcr, hqla, net),) = query(
+        res, "SELECT lcr, hqla_pen, net_cash_outflows_pen FROM gold.lcr_monthly WHERE report_month = $m", m
+    )
+    assert f"Liquidity coverage ratio <b>{float(lcr):.1%}</b>" in regulatory
+    bars = figures(regulatory)["fig-lcr"]["data"]
+    assert sum(b["y"][0] for b in bars if b["x"] == ["HQLA"]) == pytest.approx(float(hqla))
+    assert sum(b["y"][0] for b in bars if b["x"] == ["Net cash outflows"]) == pytest.approx(float(net))
     binary = browser.chromium()
     if binary is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     page = browser.Page(binary)
     try:
-        for category in ("diagnostic", "real_time", "prescriptive", "causal"):
+        for category in ("diagnostic", "real_time", "prescriptive", "causal", "regulatory"):
             page.open((folder / page_name(category)).as_uri())
             assert page.wait_for("document.querySelectorAll('.card').length > 0")
     finally:

@@ -160,7 +160,7 @@ def _analytics_ins() -> dict[str, AssetIn]:
     **MONTHLY_REPORT,
     tags=TAGS,
     description="The analytics dashboard of the month: one self-contained HTML page per category (diagnostic, "
-    "exploratory, inferential, predictive, prescriptive, causal, real-time) at "
+    "exploratory, inferential, predictive, prescriptive, causal, real-time) and a regulatory page (the LCR) at "
     "<BANK_REPORTS_DIR>/analytics/<YYYY-MM>/<category>.html, linked to each other and to the executive dashboard.",
 )
 def analytics_dashboard(

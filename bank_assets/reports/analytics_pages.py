@@ -31,6 +31,10 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "prescriptive": ("Prescriptive", "Which retention action for whom, and whose card limit to raise?"),
     "causal": ("Causal", "Did the campaigns work, and does paying late cause defaults?"),
     "real_time": ("Real-time", "What needs attention on the latest day, and what is waiting in the fraud queue?"),
+    "regulatory": (
+        "Regulatory",
+        "Does the bank hold enough liquid assets for 30 days of stressed outflows (Basel III LCR)?",
+    ),
 }
 #: the gold marts drawn (the rest are analytics tables)
 GOLD_TABLES = (
@@ -41,6 +45,7 @@ GOLD_TABLES = (
     "spend_seasonality_monthly",
     "fraud_alert_ageing",
     "fraud_alerts_monthly",
+    "lcr_monthly",
 )
 #: every table the pages read: the analytics tables drawn, then GOLD_TABLES
 TABLES_READ = (
@@ -587,6 +592,56 @@ def _figs_velocity(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure |
     ]
 
 
+#: the LCR's components in the order they add up: (column, label, sign in the HQLA / outflow bars)
+LCR_HQLA = (
+    ("level_1_pen", "Level 1", 1),
+    ("level_2a_pen", "Level 2A (after 15 % haircut)", 1),
+    ("level_2b_pen", "Level 2B (after 50 % haircut)", 1),
+    ("cap_adjustment_15_pen", "15 % cap on Level 2B", -1),
+    ("cap_adjustment_40_pen", "40 % cap on Level 2", -1),
+)
+LCR_OUTFLOWS = (
+    ("outflow_retail_stable_pen", "Retail stable (5 %)", 1),
+    ("outflow_retail_less_stable_pen", "Retail less stable (10 %)", 1),
+    ("outflow_operational_pen", "SME operational (25 %)", 1),
+    ("outflow_non_operational_pen", "SME non-operational (40 %)", 1),
+    ("outflow_undrawn_cards_pen", "Undrawn card limits (5 %)", 1),
+    ("capped_inflows_pen", "Inflows (capped at 75 %)", -1),
+)
+
+
+def _figs_regulatory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    lcr = t["lcr_monthly"]
+    if lcr.empty:
+        return [("lcr_note", "<p class='big'>No liquidity coverage ratio for this month.</p>")]
+    r = lcr.iloc[0]
+    ratio = r["lcr"]
+    verdict = "missing" if pd.isna(ratio) else ("meets" if float(ratio) >= 1 else "is BELOW")
+    note = (
+        f"<p class='big'>Liquidity coverage ratio <b>{float(ratio):.1%}</b>: the bank {verdict} the 100 % minimum. "
+        f"HQLA {float(r['hqla_pen']):,.2f} PEN over 30-day net cash outflows "
+        f"{float(r['net_cash_outflows_pen']):,.2f} PEN.</p>"
+        if not pd.isna(ratio)
+        else "<p class='big'>No net cash outflows this month: the ratio is undefined.</p>"
+    )
+    fig = go.Figure()
+    for col, label, sign in LCR_HQLA:
+        fig.add_bar(x=["HQLA"], y=[sign * float(r[col])], name=label)
+    for col, label, sign in LCR_OUTFLOWS:
+        fig.add_bar(x=["Net cash outflows"], y=[sign * float(r[col])], name=label)
+    fig.update_layout(barmode="relative")
+    table = pd.DataFrame(
+        [(label, float(r[col]) * sign) for col, label, sign in (*LCR_HQLA, *LCR_OUTFLOWS)]
+        + [("HQLA", float(r["hqla_pen"])), ("Net cash outflows", float(r["net_cash_outflows_pen"]))],
+        columns=["component", "PEN"],
+    )
+    return [
+        ("lcr_note", note),
+        ("lcr", titled(fig, "HQLA against 30-day net cash outflows (PEN)", height=460, yaxis_title="PEN")),
+        ("lcr_table", html_table(table, "lcr-table")),
+    ]
+
+
 BUILDERS = {
     "diagnostic": _figs_diagnostic,
     "exploratory": _figs_exploratory,
@@ -595,6 +650,7 @@ BUILDERS = {
     "prescriptive": _figs_prescriptive,
     "causal": _figs_causal,
     "real_time": _figs_real_time,
+    "regulatory": _figs_regulatory,
 }
 
 
