@@ -626,12 +626,12 @@ def _figs_regulatory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
     )
     fig = go.Figure()
     for col, label, sign in LCR_HQLA:
-        fig.add_bar(x=["HQLA"], y=[sign * float(r[col])], name=label)
+        fig.add_bar(x=["HQLA"], y=[sign * float(r[col]) + 0.0], name=label)
     for col, label, sign in LCR_OUTFLOWS:
-        fig.add_bar(x=["Net cash outflows"], y=[sign * float(r[col])], name=label)
+        fig.add_bar(x=["Net cash outflows"], y=[sign * float(r[col]) + 0.0], name=label)
     fig.update_layout(barmode="relative")
     table = pd.DataFrame(
-        [(label, float(r[col]) * sign) for col, label, sign in (*LCR_HQLA, *LCR_OUTFLOWS)]
+        [(label, float(r[col]) * sign + 0.0) for col, label, sign in (*LCR_HQLA, *LCR_OUTFLOWS)]
         + [("HQLA", float(r["hqla_pen"])), ("Net cash outflows", float(r["net_cash_outflows_pen"]))],
         columns=["component", "PEN"],
     )
@@ -692,13 +692,21 @@ def _build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]
 <html lang="en"><head><meta charset="utf-8"><title>{title} analytics {month:%Y-%m}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}{NAV_CSS}</style></head>
 <body data-month="{month:%Y-%m}" data-category="{cat}">
-<header><h1>{title} analytics: {month:%B %Y}</h1><p>{html.escape(question)} Every estimate from the analytics
-tables of the warehouse (method in each table's docs); customers appear by id only.</p></header>
+<header><h1>{title} analytics: {month:%B %Y}</h1>
+<p>{html.escape(question)} {SOURCE_NOTE.get(cat, SOURCE_NOTE[""])}</p></header>
 {_nav(month, cat)}
 <main><div class="grid">{"".join(parts)}</div></main></body></html>
 """
     return pages
 
+
+#: where a page's numbers come from (by category; "" for the analytics pages)
+SOURCE_NOTE = {
+    "": "Every estimate from the analytics tables of the warehouse (method in each table's docs); customers appear "
+    "by id only.",
+    "regulatory": "Computed by dbt in gold.lcr_monthly, every rate declared in dbt_project.yml (vars.lcr); "
+    "standard, simplifications and parameters: docs/regulatory.md.",
+}
 
 NAV_CSS = """
 nav{background:#fff;padding:10px 28px;border-bottom:1px solid #ddd;font-size:14px}
