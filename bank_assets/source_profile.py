@@ -104,7 +104,7 @@ class TableSource:
 
     @property
     def is_default_csv(self) -> bool:
-        """The built-in dialect for one file (bronze's fast, fully diagnosed path)."""
+        """The built-in dialect, files and names included (the generator writes it directly)."""
         return self == default_source(self.table)
 
     @property

@@ -28,8 +28,8 @@ from bank_assets.layout import expected_files, manifest_file, resolve_landing_fi
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone
 from bank_assets.source_profile import SourceProfile, TableSource, active_profile
-from bank_assets.synthetic import World, write_table
-from bank_assets.synthetic.dialect import write_in_profile
+from bank_assets.synthetic import World
+from bank_assets.synthetic.generate import write_for
 from bank_assets.synthetic.months import parse_month
 from bank_assets.warehouse.bronze import check_landing_path
 
@@ -144,10 +144,8 @@ def landing_files(context: AssetExecutionContext, landing: LandingZone):
     for pk in partition_keys(context):
         month = pk[:7]
         for table in tables:
-            if world is not None and profile.table(table).is_default_csv:
-                write_table(world, table, parse_month(month), root)
-            elif world is not None:
-                write_in_profile(world, table, parse_month(month), root, profile.table(table))
+            if world is not None:
+                write_for(world, table, parse_month(month), root, profile.table(table))
             meta = describe(root, table, month, profile)
             meta["delivery"] = delivery(context.instance, key("landing", table), pk, meta["sha256"])
             if meta["delivery"] == "RESTATEMENT":

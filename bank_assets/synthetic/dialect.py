@@ -26,20 +26,15 @@ from bank_assets.source_profile import PLACEHOLDERS, TableSource, format_regex
 from bank_assets.synthetic.generate import World, build
 from bank_assets.synthetic.months import month_label
 from bank_assets.synthetic.writer import write_atomic
+from bank_assets.warehouse.silver import number_pattern
 
 _ISO_TS = re.compile(FORMATS["timestamp"])
 _WS = " \t\r\n"
 
 
 def number_regex(kind: str, source: TableSource) -> re.Pattern[str]:
-    """What silver accepts for a number column under `source` (mirrors bank_assets.warehouse.silver)."""
-    digits, decimals = {"money": (16, 2), "decimal": (12, 6), "int": (9, 0)}[kind]
-    t, d = source.thousands_separator, source.decimal_separator
-    whole = f"[0-9]{{1,{digits}}}"
-    if t is not None:
-        whole = f"([0-9]{{1,3}}({re.escape(t)}[0-9]{{3}})+|{whole})"
-    frac = f"({re.escape(d)}[0-9]{{1,{decimals}}})?" if decimals else ""
-    return re.compile(f"-?{whole}{frac}")
+    """What silver accepts for a number column under `source` (silver's own pattern)."""
+    return re.compile(number_pattern(kind, source))
 
 
 def _number(text: str, source: TableSource) -> str:

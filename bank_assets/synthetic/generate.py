@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from bank_assets.contracts import CONTRACTS, TABLES
 from bank_assets.layout import landing_file
-from bank_assets.source_profile import SourceProfile
+from bank_assets.source_profile import SourceProfile, TableSource
 from bank_assets.synthetic.defects import inject
 from bank_assets.synthetic.months import month_label
 from bank_assets.synthetic.params import GeneratorConfig
@@ -103,12 +103,15 @@ def generate(
 
     for m in months:
         for t in wanted:
-            source = profile.table(t) if profile is not None else None
-            if source is None or source.is_default_csv:
-                emit(write_table(world, t, m, Path(out)))
-            else:
-                from bank_assets.synthetic.dialect import write_in_profile
-
-                paths, rows, clean_rows, defects = write_in_profile(world, t, m, Path(out), source)
-                emit(Written(t, month_label(m), paths[0], rows, clean_rows, defects))
+            emit(write_for(world, t, m, Path(out), profile.table(t) if profile is not None else None))
     return written
+
+
+def write_for(world: World, table: str, m: int, out: Path, source: TableSource | None = None) -> Written:
+    """Write `table` for month `m`: in the built-in dialect, or as a profile's `source` declares."""
+    if source is None or source.is_default_csv:
+        return write_table(world, table, m, out)
+    from bank_assets.synthetic.dialect import write_in_profile  # imports this module
+
+    paths, rows, clean_rows, defects = write_in_profile(world, table, m, out, source)
+    return Written(table, month_label(m), paths[0], rows, clean_rows, defects)

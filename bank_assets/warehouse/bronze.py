@@ -232,64 +232,11 @@ def quote_problem(path: Path, delimiter: str = ",", quote: str = '"') -> Landing
     return None
 
 
-def read_landing(path: Path, contract: Contract, errors: list[Exception] | None = None) -> pa.RecordBatchReader:
-    """Stream a landing file with every contract column as text, in contract order, plus
-    ``_source_row`` (1 = first row after the header). Batches of ~1 MB keep memory flat whatever
-    the file size. A bad file raises :class:`LandingFileError` (at once for a bad header, while
-    streaming otherwise; the error is also appended to `errors`, since a consumer such as
-    DuckDB's scan may re-raise it as its own exception)."""
-    if not path.exists():
-        raise FileNotFoundError(
-            f"landing file {path} does not exist: generate it (landing assets) or drop your export there"
-        )
-    with path.open("rb") as f:
-        head = f.readline().decode("utf-8-sig", errors="replace")
-    try:
-        header = [h.strip() for h in next(csv.reader([head.rstrip("\r\n")]))] if head.strip() else []
-    except csv.Error:
-        header = []
-    if sorted(header) != sorted(contract.column_names):
-        expected = f"expected {contract.column_names}"
-        raise diagnose(path, contract) or LandingFileError(path, 1, "HEADER_MISMATCH", expected)
-    problem = quote_problem(path)
-    if problem is not None:
-        raise (diagnose(path, contract) if problem.rule == "TRUNCATED" else None) or problem
-    try:
-        reader = pcsv.open_csv(
-            path,
-            # names as the header gives them once trimmed (" account_id " is account_id)
-            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={c: pa.string() for c in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):  # the first block does not parse
-        raise (diagnose(path, contract) or unparsed(path)) from None
-    columns = [*contract.column_names, "_source_row"]
-    schema = pa.schema([*(pa.field(c, pa.string()) for c in contract.column_names), ("_source_row", pa.int64())])
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        offset = 1
-        try:
-            for batch in reader:
-                n = batch.num_rows
-                rows = pa.array(np.arange(offset, offset + n, dtype=np.int64))
-                yield pa.RecordBatch.from_arrays([*(batch.column(c) for c in contract.column_names), rows], columns)
-                offset += n
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            problem = diagnose(path, contract) or unparsed(path)
-            if errors is not None:
-                errors.append(problem)
-            raise problem from None
-
-    return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _read_csv_dialect(path: Path, contract: Contract, source: TableSource) -> Iterator[pa.RecordBatch]:
-    """A CSV file in the profile's dialect: contract columns as text (renamed) + ``_source_row``."""
+def read_csv(path: Path, contract: Contract, source: TableSource) -> Iterator[pa.RecordBatch]:
+    """A CSV file in the profile's dialect, streamed in ~1 MB batches (memory stays flat whatever
+    the file size): the contract's columns as text, renamed from the file's, + ``_source_row``
+    (1 = the first data row). A bad header or stray quote raises :class:`LandingFileError` at
+    once; a file that breaks while streaming raises it from the batches."""
     expected = source.source_names
     if source.header:
         with path.open(encoding=source.encoding, errors="replace", newline="") as f:
@@ -411,10 +358,8 @@ def read_month(
             )
         if source.format == "parquet":
             opened.append((path, _read_parquet(path, contract, source)))
-        elif source.is_default_csv:
-            opened.append((path, read_landing(path, contract, errors)))
         else:
-            opened.append((path, _read_csv_dialect(path, contract, source)))
+            opened.append((path, read_csv(path, contract, source)))
     names = [*contract.column_names, "_source_row", "_source_file"]
     schema = pa.schema(
         [
