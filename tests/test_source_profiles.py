@@ -167,17 +167,34 @@ def _write_bank(out: Path, profile) -> None:
     generate(cfg, [parse_month("2024-01"), parse_month("2024-02")], out, profile=profile)
 
 
-def _build(root: Path, profile_name: str, monkeypatch) -> bool:
+def _build(root: Path, profile_name: str, months: list[str], job: str = "gold") -> bool:
+    """`months` landing -> gold (or -> silver) under the named profile, in files mode."""
+    from dagster import define_asset_job
+
     from bank_assets.run import run_steps
     from benchmarks.harness import _landing_to_gold_jobs
-    from tests.pipeline import resources
+    from tests.pipeline import SILVER, resources
 
-    monkeypatch.setenv("BANK_SOURCE_PROFILE", profile_name)
-    res = resources(root, mode="files")
-    through_gold, _ = _landing_to_gold_jobs()
+    selection = _landing_to_gold_jobs()[0] if job == "gold" else define_asset_job("to_silver", selection=SILVER)
     (root / "dagster_home").mkdir(exist_ok=True)
-    with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
-        return run_steps(["2024-01", "2024-02"], instance, res, job=through_gold)
+    with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+        mp.setenv("BANK_SOURCE_PROFILE", profile_name)
+        return run_steps(months, instance, resources(root, mode="files"), job=selection)
+
+
+@pytest.fixture(scope="module")
+def lima_built(tmp_path_factory, two_months_built) -> Path:
+    """The session's two built months (tiny, 300 customers, the demo's defects), written again in
+    lima_core's dialect and built landing -> gold under it."""
+    from bank_assets.resources import LandingZone
+    from bank_assets.synthetic import generate
+    from bank_assets.synthetic.months import parse_month
+
+    root = tmp_path_factory.mktemp("lima")
+    cfg = LandingZone(root=str(two_months_built / "landing"), scale="tiny", customers=300).generator_config()
+    generate(cfg, [parse_month("2024-01"), parse_month("2024-02")], root / "landing", profile=LIMA)
+    assert _build(root, "lima_core", ["2024-01", "2024-02"])
+    return root
 
 
 LINEAGE = ("_source_file", "_source_row", "_ingested_at", "record")
@@ -209,33 +226,31 @@ def _fingerprints(db: Path) -> dict[str, tuple]:
 
 
 @pytest.mark.slow
-def test_the_same_months_in_lima_core_give_the_same_silver_and_gold(tmp_path, monkeypatch):
-    default_root, lima_root = tmp_path / "default", tmp_path / "lima"
-    _write_bank(default_root / "landing", DEFAULT_PROFILE)
-    _write_bank(lima_root / "landing", LIMA)
-    assert (lima_root / "landing" / "core" / "202402" / "MOVIMIENTOS_202402_2.csv").exists()
-    assert (lima_root / "landing" / "core" / "202402" / "comercios_202402.parquet").exists()
-    assert _build(default_root, "default", monkeypatch)
-    assert _build(lima_root, "lima_core", monkeypatch)
-    a, b = _fingerprints(default_root / "warehouse.duckdb"), _fingerprints(lima_root / "warehouse.duckdb")
+def test_the_same_months_in_lima_core_give_the_same_silver_and_gold(lima_built, two_months_built, tmp_path):
+    feb = lima_built / "landing" / "core" / "202402"
+    assert (feb / "MOVIMIENTOS_202402_2.csv").exists() and (feb / "comercios_202402.parquet").exists()
+    a = _fingerprints(two_months_built / "warehouse.duckdb")
+    b = _fingerprints(lima_built / "warehouse.duckdb")
     assert len(a) > 50 and a["silver.transactions_rejects"][0] > 0  # defects were planted and quarantined
     assert {k: v for k, v in a.items() if a[k] != b.get(k)} == {}
-    with duckdb.connect(str(lima_root / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(lima_built / "warehouse.duckdb"), read_only=True) as con:
         loads = con.execute("SELECT DISTINCT profile FROM bronze._loads WHERE table_name = 'transactions'").fetchall()
         files = con.execute(
             "SELECT count(DISTINCT _source_file) FROM bronze.transactions WHERE _partition_month = '2024-02-01'"
         ).fetchone()[0]
     assert loads == [(LIMA.label,)] and files == 2
 
-    # a bad value in a declared format is quarantined with its reason; a bad header is refused
-    feb = lima_root / "landing" / "core" / "202402"
-    text = (feb / "MOVIMIENTOS_202402_1.csv").read_text(encoding="latin-1").splitlines()
+    # a bad value in a declared format is quarantined with its reason (on a copy: February again)
+    root = tmp_path / "copy"
+    shutil.copytree(lima_built, root, ignore=shutil.ignore_patterns("dagster_home"))
+    path = root / "landing" / "core" / "202402" / "MOVIMIENTOS_202402_1.csv"
+    text = path.read_text(encoding="latin-1").splitlines()
     fields = text[1].split(";")
     fields[4] = "1,234.56"  # a US-style amount: not 1.234,56
     text[1] = ";".join(fields)
-    (feb / "MOVIMIENTOS_202402_1.csv").write_text("\n".join(text) + "\n", encoding="latin-1")
-    assert _build(lima_root, "lima_core", monkeypatch)
-    with duckdb.connect(str(lima_root / "warehouse.duckdb"), read_only=True) as con:
+    path.write_text("\n".join(text) + "\n", encoding="latin-1")
+    assert _build(root, "lima_core", ["2024-02"], job="silver")
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         reason = con.execute(
             "SELECT reason_code, reason_column FROM silver.transactions_rejects "
             "WHERE _partition_month = '2024-02-01' AND _source_row = 1 AND ends_with(_source_file, '_1.csv')"
@@ -244,39 +259,34 @@ def test_the_same_months_in_lima_core_give_the_same_silver_and_gold(tmp_path, mo
 
 
 @pytest.mark.slow
-def test_a_wrong_header_and_a_changed_profile_are_refused_with_their_reasons(tmp_path, monkeypatch):
-    from bank_assets.warehouse.bronze import LandingFileError, ProfileChangedError
+def test_a_wrong_header_and_a_changed_profile_are_refused_with_their_reasons(lima_built, tmp_path):
+    from bank_assets.run import run_steps
+    from bank_assets.warehouse.bronze import LandingFileError, read_month
+    from tests.pipeline import resources
 
-    root = tmp_path / "lima"
-    _write_bank(root / "landing", LIMA)
-    assert _build(root, "lima_core", monkeypatch)
-
-    # the same profile with one setting changed: January and February are refused, not re-read
+    root = tmp_path / "copy"
+    shutil.copytree(lima_built, root, ignore=shutil.ignore_patterns("dagster_home"))
+    # the same profile with one setting changed: the loaded month is refused, not re-read
     changed = tmp_path / "lima_changed.yml"
     shutil.copy(Path(__file__).parent.parent / "profiles" / "lima_core.yml", changed)
     changed.write_text(changed.read_text().replace('null_tokens: ["", "NULL"]', 'null_tokens: ["", "NULL", "-"]'))
-    from bank_assets.run import run_steps
-    from tests.pipeline import resources
-
-    monkeypatch.setenv("BANK_SOURCE_PROFILE", str(changed))
     errors: list[str] = []
-    with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
 
-        def failed(_, result, __) -> None:
-            errors.extend(
-                str(e.event_specific_data.error.message)
-                for e in result.all_events
-                if e.event_type_value == "STEP_FAILURE" and "bronze" in (e.step_key or "")
-            )
+    def failed(_, result, __) -> None:
+        errors.extend(
+            str(e.event_specific_data.error.message)
+            for e in result.all_events
+            if e.event_type_value == "STEP_FAILURE" and "bronze" in (e.step_key or "")
+        )
 
+    (root / "dagster_home").mkdir()
+    with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+        mp.setenv("BANK_SOURCE_PROFILE", str(changed))
         ok = run_steps(["2024-02"], instance, resources(root, mode="files"), on_result=failed)
     assert not ok
     assert any("was loaded with source profile lima_core@" in e and "accept_new_profile" in e for e in errors)
-    assert ProfileChangedError.__name__  # the error class bronze raises (named in the message above)
 
     # a header that does not match the profile: refused naming the file, expected and found names
-    from bank_assets.warehouse.bronze import read_month
-
     path = root / "landing" / "core" / "202402" / "CUENTAS_202402.csv"
     lines = path.read_text(encoding="latin-1").splitlines()
     lines[0] = lines[0].replace("SALDO", "SALDO_FINAL")
