@@ -20,7 +20,7 @@ import glob
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -397,8 +397,3 @@ def active_profile() -> SourceProfile:
         _CACHE.clear()
         _CACHE[key] = load_profile(selector)
     return _CACHE[key]
-
-
-def with_table(profile: SourceProfile, source: TableSource) -> SourceProfile:
-    """A copy of `profile` with one table's settings replaced (tests)."""
-    return replace(profile, tables={**profile.tables, source.table: source})
