@@ -288,6 +288,7 @@ TRANSACTIONS = Contract(
         _c("transaction_id", "id", "Transaction identifier.", required=True),
         _c("account_id", "id", "Account moved.", required=True, references="accounts.account_id"),
         _c("merchant_id", "id", "Merchant for card purchases, else empty.", references="merchants.merchant_id"),
+        _c("counterparty_id", "id", "Other party's account of a transfer (TRANSFER_IN, TRANSFER_OUT), else empty."),
         _c("transaction_ts", "timestamp", "Posting timestamp (local time).", required=True),
         _c("amount", "money", "Absolute amount in the transaction currency.", required=True, nonnegative=True),
         _c("currency", "code", "ISO currency.", required=True, accepted=CURRENCIES),

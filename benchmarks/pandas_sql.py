@@ -90,10 +90,17 @@ TABLES: dict[str, dict] = {
         "money": ["credit_limit", "balance"],
     },
     "transactions": {
-        "cols": {"transaction_id": "id", "account_id": "id", "merchant_id": "id", "transaction_ts": "timestamp"}
-        | {"amount": "money", "currency": "code", "direction": "code", "txn_type": "code", "category": "code"}
+        "cols": {"transaction_id": "id", "account_id": "id", "merchant_id": "id", "counterparty_id": "id"}
+        | {
+            "transaction_ts": "timestamp",
+            "amount": "money",
+            "currency": "code",
+            "direction": "code",
+            "txn_type": "code",
+            "category": "code",
+        }
         | {"channel": "code"},
-        "optional": ["merchant_id"],
+        "optional": ["merchant_id", "counterparty_id"],
         "nonneg": ["amount"],
         "accepted": {
             "currency": CUR,

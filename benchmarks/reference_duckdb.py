@@ -195,6 +195,7 @@ SILVER: dict[str, dict[str, str]] = {
     },
     "transactions": {
         "typed": """s(transaction_id) AS transaction_id, s(account_id) AS account_id, s(merchant_id) AS merchant_id,
+            s(counterparty_id) AS counterparty_id,
             s(transaction_ts) AS transaction_ts_raw, as_ts(transaction_ts) AS transaction_ts, s(amount) AS amount_raw,
             as_money(amount) AS amount, u(currency) AS currency, u(direction) AS direction, u(txn_type) AS txn_type,
             u(category) AS category, u(channel) AS channel""",
@@ -230,8 +231,8 @@ SILVER: dict[str, dict[str, str]] = {
             LEFT JOIN silver.fx_rates fx ON fx._partition_month = $m AND fx.rate_date = CAST(t.transaction_ts AS DATE)
                 AND fx.currency = t.currency""",
         "key": "transaction_id",
-        "cols": """transaction_id, account_id, merchant_id, transaction_ts, amount, currency, direction, txn_type,
-            category, channel, pen(amount, _rate) AS amount_pen""",
+        "cols": """transaction_id, account_id, merchant_id, counterparty_id, transaction_ts, amount, currency,
+            direction, txn_type, category, channel, pen(amount, _rate) AS amount_pen""",
     },
     "loans": {
         "typed": """s(loan_id) AS loan_id, s(customer_id) AS customer_id, u(product) AS product,
@@ -602,6 +603,7 @@ QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _partition_month DE
 
 CREATE TABLE gold.fct_transactions AS
 SELECT t.transaction_id, t.account_id, coalesce(a.customer_id, sa.customer_id) AS customer_id, t.merchant_id,
+    t.counterparty_id,
     t.txn_type, t.category, t.direction, t.channel,
     t.currency, a.product AS account_product, c.segment, c.district, z.zone, c.status AS customer_status,
     m.category AS merchant_category, m.district AS merchant_district, b.district AS branch_district,

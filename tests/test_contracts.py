@@ -65,6 +65,8 @@ COMPUTED_IN_GOLD = {
     ("fct_fraud_alerts", "status_at_month_end"),
     ("velocity_alerts_daily", "rule"),
     ("fraud_alert_ageing", "age_bucket"),
+    ("aml_alerts", "typology"),
+    ("ifrs9_loan_stage_monthly", "stage"),
 }
 #: gold columns that carry a contract column under another name
 RENAMED = {"product_a": "product", "product_b": "product"}

@@ -87,18 +87,32 @@ def test_fixed_payments_make_debt_burden_meaningful(con):
     assert 0.05 < burden < 0.6
 
 
-def test_churn_dormant_then_closed(con):
+def test_churn_dormant_then_closed(con, world):
+    from bank_assets.synthetic.aml import truth
+
     status = dict(rows(con, "SELECT status, count(*) FROM customers WHERE m = '2025-06' GROUP BY 1"))
     assert status.get("DORMANT", 0) > 0 and status.get("CLOSED", 0) > 0
-    # dormant customers do not transact themselves; their loan instalments keep being debited
+    # dormant customers do not transact themselves (but for the planted dormant-account
+    # reactivations and their near misses); their loan instalments keep being debited
+    planted = truth(world.cfg, world.snapshot(parse_month("2025-06"))).to_pandas()
+    con.register("planted", planted)
+    reactivated = """SELECT account_id FROM planted WHERE typology = 'DORMANT_REACTIVATION'"""
     by_type = dict(
         rows(
             con,
-            """SELECT t.txn_type, count(*) FROM transactions t JOIN accounts a ON a.account_id = t.account_id
-        AND a.m = t.m WHERE a.status = 'DORMANT' AND t.m = '2025-06' GROUP BY 1""",
+            f"""SELECT t.txn_type, count(*) FROM transactions t JOIN accounts a ON a.account_id = t.account_id
+        AND a.m = t.m WHERE a.status = 'DORMANT' AND t.m = '2025-06' AND t.account_id NOT IN ({reactivated})
+        GROUP BY 1""",
         )
     )
     assert set(by_type) <= {"LOAN_PAYMENT"}, by_type
+    moved = rows(
+        con,
+        f"""SELECT count(DISTINCT t.account_id) FROM transactions t JOIN accounts a ON a.account_id = t.account_id
+        AND a.m = t.m WHERE a.status = 'DORMANT' AND t.m = '2025-06' AND t.txn_type = 'TRANSFER_IN'
+        AND t.account_id IN ({reactivated})""",
+    )[0][0]
+    assert moved == len(planted[planted["typology"] == "DORMANT_REACTIVATION"]) > 0
     assert rows(con, "SELECT count(*) FROM accounts WHERE status = 'CLOSED' AND closed_date = ''")[0][0] == 0
 
 

@@ -216,12 +216,19 @@ def sql_without_comments(path: Path) -> str:
     return "\n".join(line.split("--", 1)[0] for line in text.splitlines())
 
 
+#: the one file allowed DOUBLE: the credit-risk formulas that need pow, exp, ln or sqrt, each
+#: rounded once to its output scale (its header says so)
+DOUBLE_ALLOWED = Path("macros/credit_risk.sql")
+
+
 def test_no_model_divides_or_averages_in_double():
     """Money and ratios go through money.sql: no `/`, avg(), DOUBLE or FLOAT in models or macros
-    (`//`, integer division inside the macros, is fine)."""
+    (`//`, integer division inside the macros, is fine), but for DOUBLE_ALLOWED."""
     files = sorted((PROJECT / "models").rglob("*.sql")) + sorted((PROJECT / "macros").glob("*.sql"))
     offenders = []
     for path in files:
+        if path.relative_to(PROJECT) == DOUBLE_ALLOWED:
+            continue
         sql = sql_without_comments(path)
         for pattern in (r"(?<!/)/(?!/)", r"\bavg\s*\(", r"\bdouble\b", r"\bfloat\d*\b", r"\breal\b"):
             if re.search(pattern, sql, flags=re.I):

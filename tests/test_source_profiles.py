@@ -144,7 +144,7 @@ def test_the_draft_command_reports_each_file_pattern_and_drafts_a_loadable_profi
     assert main([str(tmp_path / "landing"), "--name", "draft_bank", "--out", str(tmp_path / "draft.yml")]) == 0
     out = capsys.readouterr().out
     assert "core/{yyyymm}/MOVIMIENTOS_{yyyymm}_*.csv  (4 files; csv" in out  # two a month, two months
-    assert "columns found (10): NRO_OPERACION, NRO_CUENTA" in out and "looks like: no table" in out
+    assert "columns found (11): NRO_OPERACION, NRO_CUENTA" in out and "looks like: no table" in out
     assert "account_events/{month}/account_events.csv  (2 files; csv, ascii, delimiter ';')" in out
     assert "mapped by name (9): event_id" in out and "missing (0): none" in out
     data = yaml.safe_load((tmp_path / "draft.yml").read_text())

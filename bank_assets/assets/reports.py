@@ -36,7 +36,7 @@ from bank_assets.partitions import monthly_partitions
 from bank_assets.reports import analytics_pages as ap
 from bank_assets.reports import dashboard as dash
 from bank_assets.reports import exports
-from bank_assets.resources import ReportsDir, Warehouse
+from bank_assets.resources import LandingZone, ReportsDir, Warehouse
 
 GROUP = "reports"
 #: what every reports asset shares: monthly, a range in one run, after gold by automation, read-only pool
@@ -160,15 +160,16 @@ def _analytics_ins() -> dict[str, AssetIn]:
     **MONTHLY_REPORT,
     tags=TAGS,
     description="The analytics dashboard of the month: one self-contained HTML page per category (diagnostic, "
-    "exploratory, inferential, predictive, prescriptive, causal, real-time) and a regulatory page (the LCR) at "
+    "exploratory, inferential, predictive, prescriptive, causal, real-time) and a regulatory page (LCR, IFRS 9, "
+    "AML) at "
     "<BANK_REPORTS_DIR>/analytics/<YYYY-MM>/<category>.html, linked to each other and to the executive dashboard.",
 )
 def analytics_dashboard(
-    context: AssetExecutionContext, reports: ReportsDir, **tables: pd.DataFrame
+    context: AssetExecutionContext, reports: ReportsDir, landing: LandingZone, **tables: pd.DataFrame
 ) -> MaterializeResult:
     for pk, month in months_of(context):
         folder = Path(reports.resolved_root) / "analytics" / f"{month:%Y-%m}"
-        pages = ap.build(month, tables)
+        pages = ap.build(month, tables, aml_planted(landing, month))
         for category, page in pages.items():
             dash.write_page(folder / ap.page_name(category), page)
         context.log.info(f"analytics dashboard {month:%Y-%m}: {len(pages)} pages in {folder}")
@@ -176,6 +177,19 @@ def analytics_dashboard(
             {"path": MetadataValue.path(str(folder)), "pages": MetadataValue.json(sorted(pages))}, partition_key=pk
         )
     return MaterializeResult()
+
+
+def aml_planted(landing: LandingZone, month: dt.date) -> pd.DataFrame | None:
+    """The synthetic bank's planted AML cases of the month when it writes the landing files
+    (generate mode), to score the alert rules on the regulatory page; None for a bank's own files."""
+    if landing.mode != "generate":
+        return None
+    from bank_assets.synthetic import World
+    from bank_assets.synthetic.aml import truth
+    from bank_assets.synthetic.months import parse_month
+
+    cfg = landing.generator_config()
+    return truth(cfg, World(cfg).snapshot(parse_month(f"{month:%Y-%m}"))).to_pandas()
 
 
 report_assets = [dashboard, gold_exports, analytics_dashboard]

@@ -33,7 +33,8 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "real_time": ("Real-time", "What needs attention on the latest day, and what is waiting in the fraud queue?"),
     "regulatory": (
         "Regulatory",
-        "Does the bank hold enough liquid assets for 30 days of stressed outflows (Basel III LCR)?",
+        "Does the bank hold enough liquid assets for 30 days of stressed outflows (Basel III LCR), how much credit "
+        "loss does it provision (IFRS 9), and which accounts look like money laundering (AML)?",
     ),
 }
 #: the gold marts drawn (the rest are analytics tables)
@@ -46,6 +47,9 @@ GOLD_TABLES = (
     "fraud_alert_ageing",
     "fraud_alerts_monthly",
     "lcr_monthly",
+    "ifrs9_ecl_monthly",
+    "ifrs9_stage_migration_monthly",
+    "aml_alerts",
 )
 #: every table the pages read: the analytics tables drawn, then GOLD_TABLES
 TABLES_READ = (
@@ -611,6 +615,10 @@ LCR_OUTFLOWS = (
 
 
 def _figs_regulatory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    return [*_figs_lcr(t), *_figs_ifrs9(t), *_figs_aml(t)]
+
+
+def _figs_lcr(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
     lcr = t["lcr_monthly"]
     if lcr.empty:
         return [("lcr_note", "<p class='big'>No liquidity coverage ratio for this month.</p>")]
@@ -642,6 +650,106 @@ def _figs_regulatory(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure
     ]
 
 
+def _figs_ifrs9(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    ecl = t["ifrs9_ecl_monthly"]
+    if ecl.empty:
+        return [("ifrs9_note", "<p class='big'>No IFRS 9 allowance for this month.</p>")]
+    money = ["ead_pen", "ecl_pen", "provision_charge_pen"]
+    by_stage = ecl.astype({c: float for c in money}).groupby("stage", as_index=False)[["n_exposures", *money]].sum()
+    total = by_stage[money].sum()
+    coverage = total["ecl_pen"] / total["ead_pen"] if total["ead_pen"] else float("nan")
+    note = (
+        f"<p class='big'>IFRS 9 loss allowance <b>{total['ecl_pen']:,.2f} PEN</b> on {total['ead_pen']:,.2f} PEN of "
+        f"exposure (coverage {coverage:.2%}); the month's provision charge "
+        f"{total['provision_charge_pen']:,.2f} PEN.</p>"
+    )
+    fig = go.Figure()
+    for stage, rows in ecl.groupby("stage"):
+        per_product = rows.astype({"ecl_pen": float}).groupby("product")["ecl_pen"].sum()
+        fig.add_bar(x=per_product.index.tolist(), y=per_product.tolist(), name=f"Stage {stage}")
+    fig.update_layout(barmode="stack")
+    by_stage["coverage"] = by_stage["ecl_pen"] / by_stage["ead_pen"].where(by_stage["ead_pen"] != 0)
+    table = by_stage.rename(
+        columns={
+            "n_exposures": "exposures",
+            "ead_pen": "EAD (PEN)",
+            "ecl_pen": "ECL (PEN)",
+            "provision_charge_pen": "charge (PEN)",
+        }
+    )
+    out = [
+        ("ifrs9_note", note),
+        ("ifrs9", titled(fig, "Expected credit loss by product and stage (PEN)", height=420, yaxis_title="PEN")),
+        ("ifrs9_table", html_table(table, "ifrs9-table")),
+    ]
+    mig = t["ifrs9_stage_migration_monthly"]
+    if not mig.empty:
+        matrix = mig.pivot_table(index="from_stage", columns="to_stage", values="n_loans", aggfunc="sum", fill_value=0)
+        order = ["NEW", "1", "2", "3", "EXIT"]
+        matrix = matrix.reindex(
+            index=[o for o in order if o in matrix.index], columns=[o for o in order if o in matrix.columns]
+        )
+        matrix = matrix.reset_index().rename(columns={"from_stage": "from stage (rows) / to stage (columns)"})
+        out.append(
+            (
+                "ifrs9_migration",
+                "<h3>Stage migration since last month (loans)</h3>" + html_table(matrix, "ifrs9-migration"),
+            )
+        )
+    return out
+
+
+def _figs_aml(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | str]]:
+    alerts = t["aml_alerts"]
+    counts = alerts.groupby("typology").agg(alerts=("alert_id", "size"), movements=("n_transactions", "sum"))
+    counts = counts.reindex(AML_TYPOLOGIES, fill_value=0)
+    parts: list[tuple[str, go.Figure | str]] = [
+        ("aml_note", f"<p class='big'>Anti-money-laundering: <b>{len(alerts)}</b> alerts this month.</p>")
+    ]
+    planted = t.get("aml_planted")
+    if planted is not None:
+        flagged = set(zip(alerts["account_id"], alerts["typology"], strict=True))
+        truth = planted[planted["kind"] == "PLANTED"]
+        rows = []
+        for typology in AML_TYPOLOGIES:
+            p = {(a, typology) for a in truth.loc[truth["typology"] == typology, "account_id"]}
+            f = {x for x in flagged if x[1] == typology}
+            rows.append(
+                (
+                    typology,
+                    len(p),
+                    len(f),
+                    len(p & f) / len(f) if f else float("nan"),
+                    len(p & f) / len(p) if p else float("nan"),
+                )
+            )
+        counts = counts.join(
+            pd.DataFrame(rows, columns=["typology", "planted", "_f", "precision", "recall"]).set_index("typology")[
+                ["planted", "precision", "recall"]
+            ]
+        )
+        parts[0] = (
+            "aml_note",
+            parts[0][1][:-4] + " Precision and recall against the synthetic bank's planted cases of the month "
+            "(bank_assets/synthetic/aml.py).</p>",
+        )
+    parts.append(("aml_counts", html_table(counts.reset_index(), "aml-counts")))
+    if not alerts.empty:
+        shown = alerts.sort_values(["typology", "account_id"])[
+            ["typology", "account_id", "n_transactions", "amount_in_pen", "amount_out_pen", "evidence"]
+        ]
+        parts.append(
+            (
+                "aml_alerts",
+                "<h3>Alerts (the evidence's movements: gold.aml_alerts)</h3>" + html_table(shown, "aml-alerts"),
+            )
+        )
+    return parts
+
+
+AML_TYPOLOGIES = ("STRUCTURING", "RAPID_IN_OUT", "ROUND_NEW_COUNTERPARTY", "DORMANT_REACTIVATION")
+
+
 BUILDERS = {
     "diagnostic": _figs_diagnostic,
     "exploratory": _figs_exploratory,
@@ -662,14 +770,20 @@ def _nav(month: dt.date, current: str) -> str:
     return "<nav>" + " · ".join(links) + "</nav>"
 
 
-def build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    """category -> HTML page for `month` (tables may hold other months: they are cut to `month`)."""
+def build(
+    month: dt.date, tables: Mapping[str, pd.DataFrame], aml_planted: pd.DataFrame | None = None
+) -> dict[str, str]:
+    """category -> HTML page for `month` (tables may hold other months: they are cut to `month`).
+    `aml_planted` (account_id, typology, kind): the synthetic bank's planted AML cases of the month,
+    scored on the regulatory page when given."""
     with white_theme():
-        return _build(month, tables)
+        return _build(month, tables, aml_planted)
 
 
-def _build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+def _build(month: dt.date, tables: Mapping[str, pd.DataFrame], aml_planted: pd.DataFrame | None) -> dict[str, str]:
     t = {name: of_month(df, name, month) for name, df in tables.items()}
+    if aml_planted is not None:
+        t["aml_planted"] = aml_planted
     pages = {}
     for cat, (title, question) in CATEGORIES.items():
         parts: list[str] = []
@@ -704,8 +818,9 @@ def _build(month: dt.date, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]
 SOURCE_NOTE = {
     "": "Every estimate from the analytics tables of the warehouse (method in each table's docs); customers appear "
     "by id only.",
-    "regulatory": "Computed by dbt in gold.lcr_monthly, every rate declared in dbt_project.yml (vars.lcr); "
-    "standard, simplifications and parameters: docs/regulatory.md.",
+    "regulatory": "Computed by dbt in gold (lcr_monthly, ifrs9_*, aml_alerts), every parameter declared in "
+    "dbt_project.yml (vars.lcr, vars.ifrs9, vars.aml); standards, simplifications and parameters: "
+    "docs/regulatory.md, docs/ifrs9.md, docs/aml.md.",
 }
 
 NAV_CSS = """

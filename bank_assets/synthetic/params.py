@@ -113,6 +113,28 @@ FRAUD_PLAN = FraudPlan()
 
 
 @dataclass(frozen=True)
+class AmlPlan:
+    """PLANTED money-laundering typologies (bank_assets.synthetic.aml), each in its own customers
+    every month, with near-miss look-alikes that a rule must not flag. Sizes: ``per_month``
+    customers per typology at 2,000 customers, scaled with the base (at least ``minimum``), and
+    as many near misses. The amounts are designed around the alert rules' declared parameters
+    (dbt_project.yml vars.aml; tests/test_aml.py holds the two together)."""
+
+    per_month: int = 4
+    minimum: int = 2
+    cash_threshold_pen: int = 10_000  # structuring: deposits in [90 %, 100 %) of it, 3+ within 7 days
+    pass_through_pen: tuple[int, int] = (25_000, 60_000)  # rapid in-and-out: the amount arriving
+    round_transfer_pen: tuple[int, int] = (5, 20)  # round transfers: thousands of PEN
+    dormant_flow_pen: tuple[int, int] = (30_000, 80_000)  # dormant reactivation: the amount arriving
+
+    def count(self, customers: int) -> int:
+        return max(self.minimum, round(self.per_month * customers / 2_000))
+
+
+AML_PLAN = AmlPlan()
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """How the synthetic customers behave. Rates are per month unless said otherwise."""
 
@@ -204,6 +226,8 @@ class Behaviour:
     )
     #: PLANTED fraud pattern (bank_assets.synthetic.fraud).
     fraud: FraudPlan = field(default_factory=lambda: FRAUD_PLAN)
+    #: PLANTED money-laundering typologies (bank_assets.synthetic.aml).
+    aml: AmlPlan = field(default_factory=lambda: AML_PLAN)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from bank_assets.contracts import CATEGORIES, CHANNELS, SEGMENTS, SPEND_CATEGORIES, TXN_TYPES
+from bank_assets.synthetic import aml
 from bank_assets.synthetic import arrowfmt as af
 from bank_assets.synthetic.loans import Instalments
 from bank_assets.synthetic.months import days_in_month, month_start_days
@@ -35,6 +36,7 @@ class _Parts:
         category: str | np.ndarray,
         channel: str | np.ndarray,
         merchant: np.ndarray | None = None,
+        counterparty: np.ndarray | None = None,
     ) -> None:
         n = len(account)
         if n == 0:
@@ -54,6 +56,7 @@ class _Parts:
                 "category": code(CATEGORIES, category),
                 "channel": code(CHANNELS, channel),
                 "merchant": merchant if merchant is not None else np.full(n, -1),
+                "counterparty": counterparty if counterparty is not None else np.full(n, -1),
             }
         )
 
@@ -246,7 +249,11 @@ def generate(
         channel="ONLINE",
     )
 
+    aml.plant(cfg, snap, parts.add, t0, n_days)
     cols = parts.concat()
+    transfer = np.isin(cols["txn_type"], [TXN_TYPES.index("TRANSFER_IN"), TXN_TYPES.index("TRANSFER_OUT")])
+    regular = transfer & (cols["counterparty"] < 0)
+    cols["counterparty"][regular] = aml.regular_counterparties(cfg, m, cols["account"][regular] // 10)
     order = np.argsort(cols["seconds"])  # deterministic; ties keep a fixed order
     cols = {k: v[order] for k, v in cols.items()}
     seq = np.arange(1, len(order) + 1)
@@ -258,6 +265,7 @@ def generate(
             "transaction_id": af.ids(f"T{yyyymm}", seq, 8),
             "account_id": af.ids("A", cols["account"], 11),
             "merchant_id": merchant_ids,
+            "counterparty_id": aml.counterparty_ids(cols["counterparty"]),
             "transaction_ts": af.timestamps(cols["seconds"]),
             "amount": af.decimals(cols["cents"], 2),
             "currency": af.labels(("PEN", "USD", "EUR"), cols["currency"]),

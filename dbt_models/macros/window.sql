@@ -27,6 +27,11 @@
         and {{ month_column }} < cast('{{ window_max() }}' as date))
 {%- endmacro %}
 
+{#- The first day of the month `n` months before the window's first month (a DATE literal expression). -#}
+{% macro months_before_window(n) -%}
+    cast(date_trunc('month', cast('{{ window_min() }}' as date)) - interval {{ n }} month as date)
+{%- endmacro %}
+
 {#-
     Pre-hook of every monthly model (set for marts in dbt_project.yml): on an incremental run,
     delete every month of the window from the model's partition column (meta.partition_column),

@@ -49,6 +49,7 @@ enriched as (
         tx.account_id,
         tx.customer_id,
         tx.merchant_id,
+        tx.counterparty_id,
 
         -- attributes
         tx.txn_type,

@@ -16,6 +16,7 @@ renamed as (
         transaction_id,
         account_id,
         merchant_id,
+        counterparty_id,
 
         -- attributes
         txn_type,

@@ -36,6 +36,7 @@ final as (
         transactions.customer_id,
         customers.customer_sk,
         transactions.merchant_id,
+        transactions.counterparty_id,
 
         -- attributes
         transactions.txn_type,
