@@ -668,7 +668,7 @@ def _figs_ifrs9(t: Mapping[str, pd.DataFrame]) -> list[tuple[str, go.Figure | st
         per_product = rows.astype({"ecl_pen": float}).groupby("product")["ecl_pen"].sum()
         fig.add_bar(x=per_product.index.tolist(), y=per_product.tolist(), name=f"Stage {stage}")
     fig.update_layout(barmode="stack")
-    by_stage["coverage"] = by_stage["ecl_pen"] / by_stage["ead_pen"].where(by_stage["ead_pen"] != 0)
+    by_stage["coverage %"] = 100 * by_stage["ecl_pen"] / by_stage["ead_pen"].where(by_stage["ead_pen"] != 0)
     table = by_stage.rename(
         columns={
             "n_exposures": "exposures",

@@ -78,7 +78,7 @@ structuring as (
         max(cash_deposits.transaction_ts) as last_ts,
         string_agg(cash_deposits.transaction_id, ',' order by cash_deposits.transaction_ts, cash_deposits.transaction_id)
             as evidence_transaction_ids,
-        format('{} cash deposits of {}-{} PEN (threshold {}), up to {} within {} days',
+        format('{} cash deposits of {:,.2f} to {:,.2f} PEN (threshold {:,.2f}), up to {} within {} days',
             count(*), min(cash_deposits.amount_pen), max(cash_deposits.amount_pen), {{ p.cash_threshold_pen }},
             any_value(flagged.max_in_window), {{ p.structuring_window_days }}) as evidence
     from cash_deposits
@@ -142,7 +142,7 @@ rapid as (
         min(transaction_ts) as first_ts,
         max(last_out_ts) as last_ts,
         string_agg(transaction_id || ',' || out_ids, ',' order by transaction_ts, transaction_id) as evidence_transaction_ids,
-        format('{} PEN in, {} PEN ({}%) out within {} hours',
+        format('{:,.2f} PEN in, {:,.2f} PEN ({}%) out within {} hours',
             sum(in_pen), sum(out_pen), {{ ratio('100 * sum(out_pen)', 'sum(in_pen)', 1) }}, {{ p.rapid_window_hours }}) as evidence
     from passed_through
     group by transaction_month, account_id
@@ -196,7 +196,7 @@ round_new as (
         min(transaction_ts) as first_ts,
         max(transaction_ts) as last_ts,
         string_agg(transaction_id, ',' order by transaction_ts, transaction_id) as evidence_transaction_ids,
-        format('{} round transfers ({} PEN) to {} new counterparties',
+        format('{} round transfers ({:,.2f} PEN) to {} new counterparties',
             count(*), sum(amount_pen), count(distinct counterparty_id)) as evidence
     from round_to_new
     group by transaction_month, account_id
@@ -229,7 +229,7 @@ dormant as (
         max(movements.transaction_ts) as last_ts,
         string_agg(movements.transaction_id, ',' order by movements.transaction_ts, movements.transaction_id)
             as evidence_transaction_ids,
-        format('dormant at last month end; {} PEN of customer-initiated flows in {} movements',
+        format('dormant at last month end; {:,.2f} PEN of customer-initiated flows in {} movements',
             sum(movements.amount_pen), count(*)) as evidence
     from movements
     inner join dormant_last_month
