@@ -22,7 +22,9 @@
 
 with
 
-movements as (
+-- the window's movements and, for the new-counterparty test, the transfers out of the
+-- round_lookback_months before
+history as (
 
     select
         transaction_month,
@@ -37,7 +39,15 @@ movements as (
         amount_pen,
         transaction_ts
     from {{ ref('fct_transactions') }}
-    where {{ in_window('transaction_ts') }}
+    where transaction_ts >= {{ months_before_window(p.round_lookback_months) }}
+      and transaction_ts < cast('{{ window_max() }}' as date)
+      and ({{ in_window('transaction_ts') }} or (txn_type = 'TRANSFER_OUT' and counterparty_id is not null))
+
+),
+
+movements as (
+
+    select * from history where {{ in_window('transaction_ts') }}
 
 ),
 
@@ -153,22 +163,12 @@ rapid as (
 transfers_out as (
 
     select
-        transaction_month,
-        transaction_id,
-        account_id,
-        customer_id,
-        counterparty_id,
-        amount,
-        amount_pen,
-        transaction_ts,
+        *,
         lag(transaction_ts) over (
             partition by account_id, counterparty_id order by transaction_ts, transaction_id
         ) as previous_payment_ts
-    from {{ ref('fct_transactions') }}
-    where txn_type = 'TRANSFER_OUT'
-      and counterparty_id is not null
-      and transaction_ts >= {{ months_before_window(p.round_lookback_months) }}
-      and transaction_ts < cast('{{ window_max() }}' as date)
+    from history
+    where txn_type = 'TRANSFER_OUT' and counterparty_id is not null
 
 ),
 

@@ -23,11 +23,7 @@ with
 
 products as (
 
-    select * from (values
-        {%- for product, q in p.products.items() %}
-        ('{{ product }}', cast({{ q.lgd }} as decimal(18, 6))){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as t (product, lgd)
+    select product, lgd from {{ ifrs9_products() }}
 
 ),
 

@@ -34,11 +34,7 @@ rates as (
 
 products as (
 
-    select * from (values
-        {%- for product, q in p.products.items() %}
-        ('{{ product }}', cast({{ q.prior_pd_12m }} as decimal(18, 6))){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as t (product, prior_pd_12m)
+    select product, prior_pd_12m from {{ ifrs9_products() }}
 
 ),
 
