@@ -246,7 +246,8 @@ def test_the_same_months_in_lima_core_give_the_same_silver_and_gold(lima_built, 
     path = root / "landing" / "core" / "202402" / "MOVIMIENTOS_202402_1.csv"
     text = path.read_text(encoding="latin-1").splitlines()
     fields = text[1].split(";")
-    fields[4] = "1,234.56"  # a US-style amount: not 1.234,56
+    header = [name.strip('"') for name in text[0].split(";")]
+    fields[header.index("IMPORTE")] = "1,234.56"  # a US-style amount: not 1.234,56
     text[1] = ";".join(fields)
     path.write_text("\n".join(text) + "\n", encoding="latin-1")
     assert _build(root, "lima_core", ["2024-02"], job="silver")
