@@ -23,9 +23,10 @@ DEFAULTS = {
     # the daemon tests set 5 so that "settled" is seen in seconds
     "BANK_AUTOMATION_INTERVAL_S": "30",
     # months per run of `python -m bank_assets.run`, and at most that many months per dbt build of
-    # any run (a UI backfill of 24 months builds gold 6 at a time): fixed costs are paid once per
-    # run or build, and a build's memory stays bounded
-    "BANK_MONTHS_PER_RUN": "6",
+    # any run (a UI backfill of 24 months builds gold 12 at a time): fixed costs are paid once per
+    # run or build (12 small months from a new process: one run 140 s, two runs of 6 159 s), and a
+    # build's memory stays bounded (BANK_DUCKDB_MEMORY_LIMIT; lower this at large scale)
+    "BANK_MONTHS_PER_RUN": "12",
     # a customer number whose person changed (national id, birth date or name differ from its
     # latest earlier snapshot): WARN names the keys; ERROR also refuses to publish the month
     "BANK_IDENTITY_CHANGE_SEVERITY": "WARN",

@@ -25,7 +25,7 @@ from bank_assets.recovery import sweep_dead_runs
 from bank_assets.resources import LandingZone
 from bank_assets.run import failed_steps, only_consumers_failed, run_steps, settle_journal
 from tests.conftest import copy_of_built
-from tests.pipeline import checksum, resources, run
+from tests.pipeline import BANK_DATA_JOB, checksum, resources, run
 from tests.test_killed_run_recovers import environment, start_run, wait_for_step
 
 pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
@@ -204,6 +204,7 @@ def test_a_run_of_several_months_that_fails_publishes_the_months_before_the_fail
         ["2024-01", "2024-02"],
         instance,
         files_mode,
+        job=BANK_DATA_JOB,
         per_run=2,
         on_result=lambda step, r, s: runs.append((step.label, r.success, failed_steps(r))),
     )

@@ -157,10 +157,10 @@ def built(tmp_path_factory):
     )
     generate(cfg, [parse_month(m) for m in MONTHS], root / "landing")
     (root / "dagster_home").mkdir()
-    through_gold, _ = _landing_to_gold_jobs()
+    through_gold = _landing_to_gold_jobs()[0]
     with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
         mp.setenv("BANK_SOURCE_PROFILE", "default")
-        assert run_steps(MONTHS, instance, resources(root, mode="files"), job=through_gold, per_run=6)
+        assert run_steps(MONTHS, instance, resources(root, mode="files"), job=through_gold, per_run=len(MONTHS))
     return root, cfg
 
 

@@ -21,7 +21,7 @@ from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.automation import months_to_rebuild
 from bank_assets.run import follow_restatements, run_steps
 from tests.conftest import copy_of_built
-from tests.pipeline import resources
+from tests.pipeline import BANK_DATA_JOB, resources
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
         shutil.copytree(root / "landing", restated_landing)
         files = resources(root, mode="files")
         results = []
-        assert run_steps([JAN], instance, files, on_result=lambda s, r, _: results.append(r))
+        assert run_steps([JAN], instance, files, job=BANK_DATA_JOB, on_result=lambda s, r, _: results.append(r))
         assert months_to_rebuild(instance, results[0].run_id, JAN)[0] == [JAN]
         diff = next(
             e.step_materialization_data.materialization.metadata[RESTATEMENT_KEY].value
@@ -120,7 +120,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
         ok, later = follow_restatements(
             True,
             *months_to_rebuild(instance, results[0].run_id, JAN),
-            lambda ms: run_steps(ms, instance, files),
+            lambda ms: run_steps(ms, instance, files, job=BANK_DATA_JOB),
             say=said.append,
         )
         assert ok and later == [FEB], said
@@ -132,7 +132,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
     (fresh_root / "dagster_home").mkdir(parents=True)
     shutil.copytree(restated_landing, fresh_root / "landing")
     with instance_for_test(temp_dir=str(fresh_root / "dagster_home")) as instance:
-        assert run_steps([JAN, FEB], instance, resources(fresh_root, mode="files"), per_run=2)
+        assert run_steps([JAN, FEB], instance, resources(fresh_root, mode="files"), job=BANK_DATA_JOB, per_run=2)
     fresh = gold_fingerprint(fresh_root / "warehouse.duckdb")
     assert restated.keys() == fresh.keys()
     assert {t for t in fresh if restated[t] != fresh[t]} == set()
@@ -141,7 +141,13 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
 def test_an_unchanged_redelivery_is_not_a_restatement(two_months_built: Path, tmp_path: Path):
     with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
         results = []
-        assert run_steps([JAN], instance, resources(root, mode="files"), on_result=lambda s, r, _: results.append(r))
+        assert run_steps(
+            [JAN],
+            instance,
+            resources(root, mode="files"),
+            job=BANK_DATA_JOB,
+            on_result=lambda s, r, _: results.append(r),
+        )
         assert months_to_rebuild(instance, results[0].run_id, JAN) == ([], [])
         meta = instance.get_latest_materialization_event(AssetKey(["landing", "customers"])).asset_materialization
         assert meta.metadata["delivery"].value == "unchanged"
@@ -164,7 +170,13 @@ def test_a_customer_number_reused_for_another_person(two_months_built: Path, tmp
         rewrite(path, lambda _: rows)
 
         results = []
-        assert run_steps([FEB], instance, resources(root, mode="files"), on_result=lambda s, r, _: results.append(r))
+        assert run_steps(
+            [FEB],
+            instance,
+            resources(root, mode="files"),
+            job=BANK_DATA_JOB,
+            on_result=lambda s, r, _: results.append(r),
+        )
         check = next(
             e for e in results[0].get_asset_check_evaluations() if e.asset_key == AssetKey(["silver", "customers"])
         )

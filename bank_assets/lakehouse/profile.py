@@ -195,14 +195,15 @@ def retry_on_conflict(
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether `schema.name` is a table (not a view) of any attached database. ``duckdb_tables()``
-    answers in ~1 ms where ``information_schema.tables`` (a view over tables and views) takes ~5."""
-    schema, name = table.split(".", 1)
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
-        ).fetchone()[0]
-    )
+    """Whether `schema.name` is a table (not a view) in the connection's catalog (the warehouse, or
+    the lake once it is in use). Binding the name answers in ~0.01 ms (~0.3 ms when it is missing);
+    listing ``duckdb_tables()`` took 5-8 ms a call on a warehouse of 115 tables, ~6 % of a run's
+    steps. A view of that name is not a table: binding it as a table raises too."""
+    try:
+        con.table(table)
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def create_partitioned(con: duckdb.DuckDBPyConnection, table: str, create_sql: str, month_column: str) -> None:

@@ -52,18 +52,42 @@ def month_filter(partition_column: str, start: dt.date, end: dt.date) -> str:
     return SNAPSHOT_VALID.format(c=partition_column, start=start.isoformat(), end=end.isoformat())
 
 
-def assert_no_pii(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> None:
-    """No PII column name, and no text value shaped like an email address."""
+def pii_columns(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> list[str]:
+    """The relation's text columns, after refusing any column named like a PII column."""
     cols = con.execute(f"DESCRIBE {relation}").fetchall()
     bad = sorted({name for name, *_ in cols} & PII_COLUMNS)
     if bad:
         raise PiiFoundError(f"{label}: PII columns {bad} must not be exported")
-    text = [name for name, typ, *_ in cols if typ == "VARCHAR"]
-    if text:
-        cond = " OR ".join(f'regexp_matches("{c}", $email)' for c in text)
-        hits = con.execute(f"SELECT count(*) FROM ({relation}) WHERE {cond}", {"email": EMAIL}).fetchone()[0]
-        if hits:
-            raise PiiFoundError(f"{label}: {hits} rows hold an email address in a text column")
+    return [name for name, typ, *_ in cols if typ == "VARCHAR"]
+
+
+def email_hits(text_columns: list[str]) -> str:
+    """SQL counting the rows whose text columns hold a value shaped like an email address ($email)."""
+    if not text_columns:
+        return "0"
+    return "count(*) FILTER (WHERE " + " OR ".join(f'regexp_matches("{c}", $email)' for c in text_columns) + ")"
+
+
+def assert_no_pii(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> None:
+    """No PII column name, and no text value shaped like an email address."""
+    text = pii_columns(con, relation, label)
+    hits = con.execute(f"SELECT {email_hits(text)} FROM ({relation})", {"email": EMAIL} if text else None).fetchone()[0]
+    if hits:
+        raise PiiFoundError(f"{label}: {hits} rows hold an email address in a text column")
+
+
+def write_checked_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path, label: str) -> int:
+    """Write `query` to `path` (zstd), then read the file once for its row count and the email scan:
+    the table is scanned once, and a file holding PII is never published (the caller's staging
+    folder is removed). Returns the rows written."""
+    text = pii_columns(con, query, label)
+    con.execute(f"COPY ({query} ORDER BY ALL) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+    rows, hits = con.execute(
+        f"SELECT count(*), {email_hits(text)} FROM read_parquet('{path}')", {"email": EMAIL} if text else None
+    ).fetchone()
+    if hits:
+        raise PiiFoundError(f"{label}: {hits} rows hold an email address in a text column")
+    return rows
 
 
 def export_month(
@@ -77,11 +101,8 @@ def export_month(
     try:
         for table, column in sorted(tables.items()):
             query = f"SELECT * FROM gold.{table} WHERE {month_filter(column, start, end)}"
-            assert_no_pii(con, query, f"gold.{table} {month:%Y-%m}")
-            query += " ORDER BY ALL"  # same rows, same bytes, however dbt built the month
-            tmp = staging / f"{table}.parquet"
-            con.execute(f"COPY ({query}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
-            rows = con.execute(f"SELECT count(*) FROM read_parquet('{tmp}')").fetchone()[0]
+            tmp = staging / f"{table}.parquet"  # ORDER BY ALL: same rows, same bytes, however dbt built them
+            rows = write_checked_parquet(con, query, tmp, f"gold.{table} {month:%Y-%m}")
             written.append((table, tmp, month_folder(root, table, month) / "data.parquet", rows))
         out = []
         for table, tmp, final, rows in written:  # every file of the month is ready: publish
