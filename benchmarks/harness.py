@@ -286,15 +286,21 @@ def bench_month(
 
     def run_job(m: str, job: Any) -> tuple[float, str]:
         ids: list[str] = []
+        failures: list[str] = []
+
+        def on_result(_step: Any, r: Any, _s: float) -> None:
+            ids.append(r.run_id)
+            failures.extend(
+                f"{e.step_key}: {e.step_failure_data.error.message[:2000]}" for e in r.all_events if e.is_step_failure
+            )
+
         # what the steps print (dbt's per-node lines) goes to a file, as with the CLI
         with (work / "steps.log").open("a", encoding="utf-8") as output:
             t0 = time.perf_counter()
-            ok = run_steps(
-                [m], instance, resources, job=job, on_result=lambda s, r, _: ids.append(r.run_id), output=output
-            )
+            ok = run_steps([m], instance, resources, job=job, on_result=on_result, output=output)
             seconds = time.perf_counter() - t0
         if not ok:
-            raise RuntimeError(f"{job.name} failed for {m} (run {ids})")
+            raise RuntimeError(f"{job.name} failed for {m} (run {ids}):\n" + "\n".join(failures))
         return seconds, ids[0]
 
     def project(i: int) -> float:
