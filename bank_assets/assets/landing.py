@@ -28,8 +28,6 @@ from bank_assets.layout import expected_files, manifest_file, resolve_landing_fi
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import LandingZone
 from bank_assets.source_profile import SourceProfile, TableSource, active_profile
-from bank_assets.synthetic import World
-from bank_assets.synthetic.generate import write_for
 from bank_assets.synthetic.months import parse_month
 from bank_assets.warehouse.bronze import check_landing_path
 
@@ -139,7 +137,12 @@ def landing_files(context: AssetExecutionContext, landing: LandingZone):
     """The month's landing files (generated, or your exports in files mode), month by month."""
     root = Path(landing.resolved_root)
     profile = active_profile()
-    world = World(landing.generator_config()) if landing.mode == "generate" else None
+    world = None
+    if landing.mode == "generate":  # the generator (numpy, scipy, Faker pools) loads only to generate
+        from bank_assets.synthetic import World
+        from bank_assets.synthetic.generate import write_for
+
+        world = World(landing.generator_config())
     tables = [t for t in TABLES if key("landing", t) in context.selected_asset_keys]
     for pk in partition_keys(context):
         month = pk[:7]
