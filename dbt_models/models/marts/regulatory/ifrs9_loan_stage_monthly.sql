@@ -294,18 +294,16 @@ with_ead as (
             else {{ probability_over_months('exposures.pd_12m', 'least(greatest(exposures.remaining_months, 1), 12)') }}
         end as pd_applied,
         products.lgd,
-        previous_loans.stage as previous_stage,
+        -- a card has no previous stage of its own (the join's keys are loan ids: an equi-join)
+        case when exposures.exposure_type = 'LOAN' then previous_loans.stage end as previous_stage,
         coalesce(customers.segment, 'UNKNOWN') as segment
     from exposures
     inner join products on exposures.product = products.product
     left join previous_loans
-        on exposures.exposure_type = 'LOAN'
-        and previous_loans.loan_id = exposures.exposure_id
+        on previous_loans.loan_id = exposures.exposure_id
         and previous_loans.report_month = cast(exposures.report_month - interval 1 month as date)
     left join customers
-        on exposures.customer_id = customers.customer_id
-        and customers.valid_from <= exposures.report_month
-        and (customers.valid_to is null or customers.valid_to > exposures.report_month)
+        on {{ scd2_version_at('customers', 'customer_id', 'exposures', 'report_month') }}
 
 ),
 
