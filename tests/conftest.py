@@ -83,8 +83,8 @@ def copy_of_built(built: Path, dst: Path) -> Iterator[tuple[Path, DagsterInstanc
 
 
 #: the files whose tests drive the Dagster daemon (minutes each, mostly waiting on its 30-s loops):
-#: collected first, so that with `-n 3 --dist loadfile` (scripts/test.sh) they start at once on
-#: two workers while the third runs the rest of the suite beside them
+#: collected first, so that with `-n 2 --dist loadfile` they start at once on separate workers
+#: while the rest of the suite runs beside them
 DAEMON_FILES = ("test_lakehouse.py", "test_operate_like_a_user.py")
 
 
