@@ -25,6 +25,17 @@ from tests.pipeline import BANK_DATA_JOB, resources
 
 pytestmark = pytest.mark.slow
 
+
+def run_bank_data(root: Path, month: str, instance) -> list:
+    """`month` landing .. gold from the files under `root` (what a restatement changes); the runs'
+    results, which must all have succeeded."""
+    results: list = []
+    assert run_steps(
+        [month], instance, resources(root, mode="files"), job=BANK_DATA_JOB, on_result=lambda s, r, _: results.append(r)
+    )
+    return results
+
+
 JAN, FEB = "2024-01", "2024-02"
 
 
@@ -92,8 +103,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
         restate_january(root / "landing")
         shutil.copytree(root / "landing", restated_landing)
         files = resources(root, mode="files")
-        results = []
-        assert run_steps([JAN], instance, files, job=BANK_DATA_JOB, on_result=lambda s, r, _: results.append(r))
+        results = run_bank_data(root, JAN, instance)
         assert months_to_rebuild(instance, results[0].run_id, JAN)[0] == [JAN]
         diff = next(
             e.step_materialization_data.materialization.metadata[RESTATEMENT_KEY].value
@@ -140,14 +150,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
 
 def test_an_unchanged_redelivery_is_not_a_restatement(two_months_built: Path, tmp_path: Path):
     with copy_of_built(two_months_built, tmp_path / "built") as (root, instance):
-        results = []
-        assert run_steps(
-            [JAN],
-            instance,
-            resources(root, mode="files"),
-            job=BANK_DATA_JOB,
-            on_result=lambda s, r, _: results.append(r),
-        )
+        results = run_bank_data(root, JAN, instance)
         assert months_to_rebuild(instance, results[0].run_id, JAN) == ([], [])
         meta = instance.get_latest_materialization_event(AssetKey(["landing", "customers"])).asset_materialization
         assert meta.metadata["delivery"].value == "unchanged"
@@ -169,14 +172,7 @@ def test_a_customer_number_reused_for_another_person(two_months_built: Path, tmp
         target[col["birth_date"]] = "1988-07-15"
         rewrite(path, lambda _: rows)
 
-        results = []
-        assert run_steps(
-            [FEB],
-            instance,
-            resources(root, mode="files"),
-            job=BANK_DATA_JOB,
-            on_result=lambda s, r, _: results.append(r),
-        )
+        results = run_bank_data(root, FEB, instance)
         check = next(
             e for e in results[0].get_asset_check_evaluations() if e.asset_key == AssetKey(["silver", "customers"])
         )

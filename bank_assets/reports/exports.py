@@ -52,7 +52,7 @@ def month_filter(partition_column: str, start: dt.date, end: dt.date) -> str:
     return SNAPSHOT_VALID.format(c=partition_column, start=start.isoformat(), end=end.isoformat())
 
 
-def pii_columns(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> list[str]:
+def text_columns_without_pii(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> list[str]:
     """The relation's text columns, after refusing any column named like a PII column."""
     cols = con.execute(f"DESCRIBE {relation}").fetchall()
     bad = sorted({name for name, *_ in cols} & PII_COLUMNS)
@@ -70,7 +70,7 @@ def email_hits(text_columns: list[str]) -> str:
 
 def assert_no_pii(con: duckdb.DuckDBPyConnection, relation: str, label: str) -> None:
     """No PII column name, and no text value shaped like an email address."""
-    text = pii_columns(con, relation, label)
+    text = text_columns_without_pii(con, relation, label)
     hits = con.execute(f"SELECT {email_hits(text)} FROM ({relation})", {"email": EMAIL} if text else None).fetchone()[0]
     if hits:
         raise PiiFoundError(f"{label}: {hits} rows hold an email address in a text column")
@@ -80,7 +80,7 @@ def write_checked_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path
     """Write `query` to `path` (zstd), then read the file once for its row count and the email scan:
     the table is scanned once, and a file holding PII is never published (the caller's staging
     folder is removed). Returns the rows written."""
-    text = pii_columns(con, query, label)
+    text = text_columns_without_pii(con, query, label)
     con.execute(f"COPY ({query} ORDER BY ALL) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
     rows, hits = con.execute(
         f"SELECT count(*), {email_hits(text)} FROM read_parquet('{path}')", {"email": EMAIL} if text else None
