@@ -4,7 +4,7 @@
 
 The whole graph (landing -> bronze -> silver -> gold -> analytics -> reports), oldest month
 first, as the ``monthly_close`` schedule runs it, in runs of up to ``BANK_MONTHS_PER_RUN`` months
-(default 6; each asset walks the run's months in order and records every materialization and
+(default 12; each asset walks the run's months in order and records every materialization and
 check on its month, as a UI backfill's single run does). A run's fixed costs (its plan, every
 step's start and end, about half of its stored events) are paid once per run, not per month.
 

@@ -439,7 +439,7 @@ def cli_env(root: Path, scale: str, landing_mode: str = "generate") -> dict[str,
     shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
     return {
         "DAGSTER_HOME": str(home),
-        "BANK_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "BANK_WAREHOUSE": str(root / "bank.duckdb"),  # the default name: runs start from the parse state setup.sh wrote
         "BANK_LANDING_DIR": str(root / "landing"),
         "BANK_REPORTS_DIR": str(root / "reports"),
         "BANK_LANDING_MODE": landing_mode,

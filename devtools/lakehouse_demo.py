@@ -336,19 +336,34 @@ mutation LakehouseStartSensor($selector: SensorSelector!) {
 """
 
 
-def pause_sensor(srv: DagsterServer, name: str, timeout_s: float = 180) -> None:
-    """Stop a sensor once the daemon has evaluated it: a stop sent before its first tick can be
-    overwritten by the daemon creating the sensor's state (seen here), so wait for one finished
-    tick, stop it, and check that it stays stopped."""
+def pause_sensor(srv: DagsterServer, name: str, timeout_s: float = 180, attempts: int = 5) -> None:
+    """Stop a sensor once the daemon has evaluated it, and check that it stays stopped.
+
+    The daemon writes the sensor's state back when a tick ends: a stop sent before the first tick,
+    or while a tick is being evaluated, can be overwritten by that write (both seen here). So wait
+    for a finished tick with none in flight, stop, wait again for any tick that began meanwhile,
+    and read the status; when the stop was overwritten, send it again (up to `attempts` times)."""
     deadline = time.monotonic() + timeout_s
-    while not [t for t in srv.sensor_ticks(name)[1] if t["status"] != "STARTED"]:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"sensor {name}: no tick in {timeout_s:.0f}s")
-        time.sleep(1)
-    set_sensor(srv, name, running=False)
-    time.sleep(2)
-    if srv.sensor_ticks(name)[0] != "STOPPED":
-        raise RuntimeError(f"sensor {name} did not stay stopped")
+
+    def settled() -> str | None:
+        """The sensor's status once its latest tick has finished."""
+        while True:
+            status, ticks = srv.sensor_ticks(name)
+            latest = max(ticks, key=lambda t: t["timestamp"], default=None)
+            if latest is not None and latest["status"] != "STARTED":
+                return status
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sensor {name}: no finished tick in {timeout_s:.0f}s")
+            time.sleep(1)
+
+    for attempt in range(1, attempts + 1):
+        settled()
+        set_sensor(srv, name, running=False)
+        time.sleep(3)
+        if settled() == "STOPPED":
+            return
+        log(f"sensor {name}: a tick overwrote the stop (attempt {attempt} of {attempts}); stopping again")
+    raise RuntimeError(f"sensor {name} did not stay stopped after {attempts} stops")
 
 
 def set_sensor(srv: DagsterServer, name: str, running: bool) -> None:

@@ -135,8 +135,8 @@ def keeping_artifacts(into: Path):
     original = gold.invocation_target
 
     @contextmanager
-    def invocation_target(context, name: str, warehouse_path: str) -> Iterator[Path]:
-        with original(context, name, warehouse_path) as path:
+    def invocation_target(context, name: str, key: str) -> Iterator[Path]:
+        with original(context, name, key) as path:
             try:
                 yield path
             finally:

@@ -42,6 +42,8 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.core import resource as dagster_dbt_resource_module
 from packaging import version
 
+from bank_assets.dbt_parse_state import parse_warehouse
+
 #: The dbt project's processing window (macros/window.sql). Models read it when they compile, at
 #: run time; it must not reach the parse: dbt's partial parsing re-parses every file that reads an
 #: env var whose value changed since the last parse (a new month: ~2.4 s instead of ~0.9 s).
@@ -71,15 +73,28 @@ def environ(values: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[No
                 os.environ[k] = v
 
 
+def parse_env() -> dict[str, str]:
+    """The environment of a parse: the warehouse as the stand-in path of its file name
+    (:mod:`bank_assets.dbt_parse_state`), so that the parse and its state serve every warehouse
+    file of that name."""
+    warehouse, project_dir = os.environ.get("BANK_WAREHOUSE", ""), os.environ.get("DBT_PROJECT_DIR", "")
+    return {"BANK_WAREHOUSE": parse_warehouse(warehouse, project_dir)} if warehouse and project_dir else {}
+
+
+def manifest_key() -> tuple[str, ...]:
+    """What a parse depends on: the project, the profiles and the profile's settings, the
+    warehouse by its file name only (see :func:`parse_env`)."""
+    env = {**os.environ, **parse_env()}
+    keys = ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE", "BANK_PROFILE", "BANK_LAKE_CATALOG")
+    return tuple(env.get(k, "") for k in keys)
+
+
 def parsed_manifest(runner_cls: Any) -> Any:
-    """The project's manifest, parsed once per (project, profiles, warehouse) in this process,
-    without the window (the same manifest serves every window: models compile at run time)."""
-    key = tuple(
-        os.environ.get(k, "")
-        for k in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "BANK_WAREHOUSE", "BANK_PROFILE", "BANK_LAKE_CATALOG")
-    )
+    """The project's manifest, parsed once per process and :func:`manifest_key`, without the
+    window (the same manifest serves every window: models compile at run time)."""
+    key = manifest_key()
     if key not in _MANIFESTS:
-        with environ({}, unset=WINDOW_ENV):
+        with environ(parse_env(), unset=WINDOW_ENV):
             result = runner_cls().invoke(["parse", "--quiet", "--no-write-json"])  # the manifest stays in memory
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")

@@ -23,7 +23,6 @@ when the invocation ends (and by the next run if a killed run left one behind).
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import re
 import shutil
@@ -44,6 +43,7 @@ from bank_assets.assets.dbt_project import dbt_project, dbt_project_manifest, mo
 from bank_assets.assets.dbt_targets import clean_stale_dbt_targets
 from bank_assets.assets.gold_journal import save_journal
 from bank_assets.assets.gold_translator import translator
+from bank_assets.dbt_parse_state import parse_cache, parse_warehouse
 from bank_assets.lakehouse.profile import is_lakehouse, lake_dbt_env
 from bank_assets.partitions import monthly_partitions
 from bank_assets.resources import Warehouse
@@ -69,16 +69,25 @@ def month_window(partition_key: str) -> tuple[dt.date, dt.date]:
     return w.start.date(), w.end.date()
 
 
+def parse_key(warehouse: Warehouse) -> str:
+    """What the partial-parse state of a gold invocation is kept by: in this process, the stand-in
+    path dbt parses with (:mod:`bank_assets.dbt_parse_state`: one state per warehouse file name);
+    dbt's CLI (``BANK_DBT_SUBPROCESS=1``) parses with the real path; the lakehouse, its catalog."""
+    if is_lakehouse() or os.environ.get("BANK_DBT_SUBPROCESS") == "1":
+        return warehouse.identity
+    return parse_warehouse(warehouse.resolved_path, dbt_project.project_dir)
+
+
 @contextmanager
-def invocation_target(context: AssetExecutionContext, name: str, warehouse_path: str) -> Iterator[Path]:
+def invocation_target(context: AssetExecutionContext, name: str, key: str) -> Iterator[Path]:
     """A fresh target folder for one dbt invocation, removed afterwards.
 
-    It is seeded with the partial-parse state of the last run against the same warehouse:
-    dbt throws that state away when the profile changes (the DuckDB path is part of it), so the
-    state is cached per warehouse path, and a partition run skips the full parse.
+    It is seeded with the partial-parse state last written under the same `key`
+    (:func:`parse_key`), else with the project's own (``scripts/setup.sh``), and the state the
+    invocation leaves is kept under `key` for the next one: a run skips dbt's full parse.
     """
     base = Path(dbt_project.project_dir) / "target"
-    cache = base / f"partial_parse-{hashlib.sha1(warehouse_path.encode()).hexdigest()[:12]}.msgpack"
+    cache = parse_cache(base, key)
     path = base / f"{name}-{context.run.run_id[:8]}-{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
     for seed in (cache, base / "partial_parse.msgpack"):
@@ -220,7 +229,7 @@ def build_window(
     }
     context.log.info(f"dbt build for {label} ({len(months)} month(s)): window [{start}, {end})")
     try:
-        with invocation_target(context, "gold", warehouse.identity) as target, environ(env, unset=WINDOW_ENV):
+        with invocation_target(context, "gold", parse_key(warehouse)) as target, environ(env, unset=WINDOW_ENV):
             events = dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
             yield from gold_checks.window_events(context, months, events, built, failure_reader(warehouse, target))
     except Exception as e:
