@@ -180,13 +180,16 @@ def test_exports_equal_gold(built):
 def test_analytics_pages_open_in_chromium_and_draw_the_tables(built):
     """One page per category for the month, linked to each other and to the executive dashboard;
     the inferential page draws group_tests' intervals as they are in the warehouse."""
-    from bank_assets.reports.analytics_pages import CATEGORIES, page_name
+    from bank_assets.reports.analytics_pages import CATEGORIES, PLOTLY_JS, page_name
 
     res, _ = built
     folder = reports_root(res) / "analytics" / MONTH
     pages = {c: (folder / page_name(c)).read_text(encoding="utf-8") for c in CATEGORIES}
+    assert (folder.parent / PLOTLY_JS).stat().st_size > 1_000_000, "the pages' one copy of plotly.js"
     for category, page in pages.items():
         assert f'data-category="{category}"' in page and f"../../dashboard/{MONTH}.html" in page
+        assert len(page) < 1_000_000, f"{category}: plotly.js is embedded again"
+        assert page.count(f'src="../{PLOTLY_JS}"') == (1 if "Plotly.newPlot" in page else 0), category
         assert all(f'href="{page_name(c)}"' in page for c in CATEGORIES)
     fig = figures(pages["inferential"])["fig-spend"]["data"][0]
     rows = query(

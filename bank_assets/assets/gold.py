@@ -17,7 +17,8 @@ Keeping a month cheap: dbt runs inside the Dagster process with a manifest parse
 (``bank_assets.assets.dbt_inprocess``; ``BANK_DBT_SUBPROCESS=1`` restores dbt's CLI process), the
 window reaches dbt through environment variables read by the ``window_min()``/``window_max()``
 macros, not through ``--vars`` (changed vars force dbt to re-parse the whole project), and each
-invocation starts from the project's ``partial_parse.msgpack``. Invocation folders are deleted
+invocation starts from the partial-parse state kept for its warehouse's file name
+(``bank_assets.dbt_parse_state``). Invocation folders are deleted
 when the invocation ends (and by the next run if a killed run left one behind).
 """
 

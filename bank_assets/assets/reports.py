@@ -159,14 +159,16 @@ def _analytics_ins() -> dict[str, AssetIn]:
     ins=_analytics_ins(),
     **MONTHLY_REPORT,
     tags=TAGS,
-    description="The analytics dashboard of the month: one self-contained HTML page per category (diagnostic, "
+    description="The analytics dashboard of the month: one HTML page per category (diagnostic, "
     "exploratory, inferential, predictive, prescriptive, causal, real-time) and a regulatory page (LCR, IFRS 9, "
     "AML) at "
-    "<BANK_REPORTS_DIR>/analytics/<YYYY-MM>/<category>.html, linked to each other and to the executive dashboard.",
+    "<BANK_REPORTS_DIR>/analytics/<YYYY-MM>/<category>.html, linked to each other and to the executive dashboard, "
+    "loading one plotly.js in <BANK_REPORTS_DIR>/analytics/.",
 )
 def analytics_dashboard(
     context: AssetExecutionContext, reports: ReportsDir, landing: LandingZone, **tables: pd.DataFrame
 ) -> MaterializeResult:
+    ap.write_plotly_js(Path(reports.resolved_root) / "analytics")
     for pk, month in months_of(context):
         folder = Path(reports.resolved_root) / "analytics" / f"{month:%Y-%m}"
         pages = ap.build(month, tables, aml_planted(landing, month))
