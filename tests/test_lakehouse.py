@@ -231,6 +231,26 @@ def test_months_write_side_by_side_and_a_rollback_touches_only_its_month(tmp_pat
             after = con.execute("SELECT count(*), sum(hash(t)) FROM bronze.transactions t").fetchone()
         assert after == before, f"after the rollback {after}, before the failed run {before}"
 
+        # 3. a run's hold attaches the lake once: its connections are cursors of that one DuckDB,
+        #    each with its own transaction (what one commits, the next transaction of another sees)
+        from bank_assets.warehouse import connection
+
+        opened: list[bool] = []
+        real_open = connection.open_lake
+        monkeypatch.setattr(connection, "open_lake", lambda *a, **k: opened.append(True) or real_open(*a, **k))
+        with connection.hold(""), connect("") as a, connect("", read_only=True) as b:
+            a.execute("CREATE OR REPLACE TABLE silver.held_probe (n INTEGER)")
+            a.execute("BEGIN TRANSACTION")
+            a.execute("INSERT INTO silver.held_probe VALUES (1)")
+            assert b.execute("SELECT count(*) FROM silver.held_probe").fetchone()[0] == 0
+            a.execute("COMMIT")
+            assert b.execute("SELECT count(*) FROM silver.held_probe").fetchone()[0] == 1
+            a.execute("DROP TABLE silver.held_probe")
+        assert opened == [True], f"{len(opened)} lake connections opened inside one hold, expected 1"
+        with connect(""):
+            pass
+        assert len(opened) == 2, "after the hold, a connection attaches the lake again"
+
 
 # --- the graph on the lakehouse, through the daemon ---------------------------------------------
 
