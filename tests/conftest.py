@@ -56,16 +56,31 @@ def csv_view(con: duckdb.DuckDBPyConnection, root: Path, table: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def two_months_built(tmp_path_factory) -> Path:
+def two_months_built(tmp_path_factory, worker_id: str) -> Path:
     """2024-01 and 2024-02 landing -> reports (tiny scale, 300 customers, the demo's defects),
-    built once per session; a module takes its own copy with :func:`copy_of_built`."""
+    built once per test session and shared by pytest-xdist's workers: the first worker to ask
+    builds it under a file lock, the others wait for it. Read it, never write it: a module takes
+    its own copy with :func:`copy_of_built`."""
+    from filelock import FileLock
+
+    if worker_id == "master":  # no xdist: this process is the session
+        return _build_two_months(tmp_path_factory.mktemp("two_months"))
+    root = tmp_path_factory.getbasetemp().parent / "two_months"  # the folder every worker's basetemp sits in
+    with FileLock(f"{root}.lock"):
+        if not (root / ".built").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            _build_two_months(root)
+            (root / ".built").touch()
+    return root
+
+
+def _build_two_months(root: Path) -> Path:
     from dagster import instance_for_test
 
     from bank_assets.run import run_steps
     from tests.pipeline import resources
 
-    root = tmp_path_factory.mktemp("two_months")
-    (root / "dagster_home").mkdir()
+    (root / "dagster_home").mkdir(parents=True)
     with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
         assert run_steps(["2024-01", "2024-02"], instance, resources(root), per_run=2), "monthly_pipeline failed"
     return root

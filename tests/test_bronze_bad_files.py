@@ -1,8 +1,8 @@
 """A corpus of bad landing files: each is refused (file, line, rule; nothing published changes)
 or quarantined row by row (reason code, raw text kept), and every landing row is accounted for.
 
-One small warehouse is loaded once for the module (the main job, landing -> gold, for 2024-01 and
-2024-02; clean generator data, so every reject below is one we injected). Then:
+One small warehouse is loaded once for the module (the month's bank data, landing -> gold, for 2024-01
+and 2024-02; clean generator data, so every reject below is one we injected). Then:
 
 * unit level (cheap): a copy of that warehouse, one 2024-02 file replaced and reloaded through
   bronze.load -> silver stage/audit/publish (tests/badfiles/corpus.py, Scratch);
@@ -50,7 +50,7 @@ from .badfiles.corpus import (
     month_accounting,
     rerun_month,
 )
-from .pipeline import resources
+from .pipeline import BANK_DATA_JOB, resources
 
 TEST_PII_KEY = "5e" * 32
 #: Planted in bad files; must never appear in an error message or anything Dagster stores.
@@ -94,7 +94,7 @@ def instance():
 def world(tmp_path_factory, instance, pii_key) -> World:
     root = tmp_path_factory.mktemp("world")
     res = resources(root, defect_scale=0.0)
-    assert run_steps([PREVIOUS, MONTH], instance, res, gold=True, per_run=2)
+    assert run_steps([PREVIOUS, MONTH], instance, res, job=BANK_DATA_JOB, per_run=2)  # no consumers: none is read
     return World(root)
 
 

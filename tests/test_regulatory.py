@@ -131,6 +131,15 @@ def test_the_planted_half_year_equities_make_the_level_2b_cap_bind_then_and_only
 
 #: eleven months: the first two loan cohorts' 9-month outcome windows close by the last one
 MONTHS = [f"2024-{m:02d}" for m in range(1, 12)]
+#: the gold tables these tests read
+READ = (
+    "lcr_monthly",
+    "ifrs9_pd_monthly",
+    "ifrs9_loan_stage_monthly",
+    "ifrs9_ecl_monthly",
+    "ifrs9_stage_migration_monthly",
+    "aml_alerts",
+)
 #: declared floors of the AML rules on the planted cases (tiny bank, 11 months)
 AML_RECALL_FLOOR, AML_PRECISION_FLOOR = 0.95, 0.80
 
@@ -138,14 +147,14 @@ AML_RECALL_FLOOR, AML_PRECISION_FLOOR = 0.95, 0.80
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """MONTHS of a clean tiny bank whose customers apply for credit five times as often (enough
-    loans for the default rates), landing -> gold, built once for this module."""
-    from dagster import instance_for_test
+    loans for the default rates), landing -> the gold tables read here (READ) and everything they
+    are built from, with their checks; built once for this module."""
+    from dagster import AssetKey, AssetSelection, define_asset_job, instance_for_test
 
     from bank_assets.run import run_steps
     from bank_assets.synthetic import Behaviour, GeneratorConfig, Scale, generate
     from bank_assets.synthetic.months import parse_month
     from bank_assets.synthetic.params import DefectRates
-    from benchmarks.harness import _landing_to_gold_jobs
     from tests.pipeline import resources
 
     root = tmp_path_factory.mktemp("regulatory")
@@ -157,7 +166,8 @@ def built(tmp_path_factory):
     )
     generate(cfg, [parse_month(m) for m in MONTHS], root / "landing")
     (root / "dagster_home").mkdir()
-    through_gold = _landing_to_gold_jobs()[0]
+    selection = AssetSelection.assets(*(AssetKey(["gold", t]) for t in READ)).upstream()
+    through_gold = define_asset_job("regulatory_marts", selection=selection)
     with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
         mp.setenv("BANK_SOURCE_PROFILE", "default")
         assert run_steps(MONTHS, instance, resources(root, mode="files"), job=through_gold, per_run=len(MONTHS))
