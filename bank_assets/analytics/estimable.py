@@ -105,13 +105,14 @@ def fit_logit(
 
     Raises NotEstimable for too few events, no estimable column, perfect separation, a fit that
     does not converge, or non-finite estimates and standard errors."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit  # not statsmodels.api: it imports every model
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning,
         HessianInversionWarning,
         PerfectSeparationError,
         PerfectSeparationWarning,
     )
+    from statsmodels.tools.tools import add_constant
 
     usable = data[[outcome, *columns]].astype(float).replace([np.inf, -np.inf], np.nan).dropna()
     if usable.empty and not data.empty:
@@ -122,12 +123,12 @@ def fit_logit(
     kept, dropped = estimable_columns(data, columns)
     if not kept:
         raise NotEstimable(with_dropped("no covariate can be estimated", dropped))
-    x = sm.add_constant(data[kept].astype(float), has_constant="add")
+    x = add_constant(data[kept].astype(float), has_constant="add")
     with warnings.catch_warnings():
         for w in (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning):
             warnings.simplefilter("error", w)
         try:
-            fit = sm.Logit(y, x).fit(disp=0, maxiter=200)
+            fit = Logit(y, x).fit(disp=0, maxiter=200)
         except (PerfectSeparationError, PerfectSeparationWarning) as e:
             raise NotEstimable(f"perfect separation ({e})") from None
         except (ConvergenceWarning, HessianInversionWarning) as e:
