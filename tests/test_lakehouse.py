@@ -132,7 +132,7 @@ LOAD_MONTH = textwrap.dedent(
     contract = CONTRACTS["transactions"]
     path = landing_file(landing, "transactions", f"{month:%Y-%m}")
     with connect("") as con:
-        saved = lambda scope: journal.save(con, run_id, scope, "bronze__transactions")
+        saved = lambda *scopes: journal.save(con, run_id, scopes, "bronze__transactions")
         n = bronze.load(con, contract, path, month, dt.datetime(2026, 1, 1), save=saved).rows
     print("ROWS", n)
     """
@@ -217,7 +217,7 @@ def test_months_write_side_by_side_and_a_rollback_touches_only_its_month(tmp_pat
                 seen = reader.execute("SELECT count(*) FROM bronze.transactions").fetchone()[0]
                 con.execute("BEGIN TRANSACTION")
                 scope = journal.month_scope("bronze.transactions", "_partition_month", dt.date(2024, 1, 1))
-                journal.save(con, "run-e", scope, "bronze__transactions")
+                journal.save(con, "run-e", [scope], "bronze__transactions")
                 con.execute("DELETE FROM bronze.transactions WHERE _partition_month = DATE '2024-01-01'")
                 con.execute("COMMIT")
                 assert reader.execute("SELECT count(*) FROM bronze.transactions").fetchone()[0] == seen == before[0]

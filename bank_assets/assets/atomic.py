@@ -87,8 +87,8 @@ class StepJournal:
     run_id: str
     step: str
 
-    def save(self, scope: journal.Scope) -> None:
-        journal.save(self.con, self.run_id, scope, self.step)
+    def save(self, *scopes: journal.Scope) -> None:
+        journal.save(self.con, self.run_id, scopes, self.step)
 
 
 def failure(step: str, error: BaseException, restored: int) -> Failure:

@@ -45,8 +45,8 @@ def save_journal(context: AssetExecutionContext, con: Any, start: dt.date, end: 
     def attempt() -> None:
         con.execute("BEGIN TRANSACTION")
         try:
-            for scope in journal_scopes(context.selected_asset_keys, start, end):
-                journal.save(con, context.run.run_id, scope, step_name(context))
+            scopes = journal_scopes(context.selected_asset_keys, start, end)
+            journal.save(con, context.run.run_id, scopes, step_name(context))
             con.execute("COMMIT")
         except Exception:
             rollback_if_open(con)

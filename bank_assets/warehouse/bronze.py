@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from bank_assets.contracts import Contract
 from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict, table_exists
 from bank_assets.source_profile import SourceProfile, TableSource, active_profile, default_source
 from bank_assets.warehouse.connection import rollback_if_open
-from bank_assets.warehouse.journal import Scope, month_scope
+from bank_assets.warehouse.journal import Saver, Scope, month_scope
 
 
 class LandingFileError(ValueError):
@@ -492,7 +492,7 @@ def load(
     paths: Path | list[Path],
     partition: dt.date,
     ingested_at: dt.datetime,
-    save: Callable[[Scope], None] | None = None,
+    save: Saver | None = None,
     allow_empty: bool = False,
     *,
     profile: SourceProfile | None = None,
@@ -527,8 +527,7 @@ def load(
             con.execute("BEGIN TRANSACTION")
             con.execute("CREATE SCHEMA IF NOT EXISTS bronze")
             if save is not None:
-                save(bronze_scope(contract, partition))
-                save(loads_scope(contract, partition))
+                save(bronze_scope(contract, partition), loads_scope(contract, partition))
             create_partitioned(con, f"bronze.{contract.name}", bronze_ddl(contract), "_partition_month")
             create_partitioned(con, "bronze._loads", LOADS_DDL, "partition_month")
             loaded = con.execute(

@@ -19,9 +19,10 @@ ends; the consistent read path is the exports (written after a month succeeded).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import duckdb
 
@@ -47,6 +48,12 @@ class Scope:
     @property
     def key(self) -> str:
         return f"{self.table}|{self.predicate}"
+
+
+class Saver(Protocol):
+    """What a step that replaces published rows is given: journal these scopes (in its transaction)."""
+
+    def __call__(self, *scopes: Scope) -> object: ...
 
 
 def window_scope(table: str, column: str, start: dt.date, end: dt.date) -> Scope:
@@ -76,31 +83,41 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def save(con: duckdb.DuckDBPyConnection, run_id: str, scope: Scope, step: str) -> bool:
-    """Copy the rows `scope` covers, once per run (the state before the run is what counts).
-    Call inside the transaction that replaces them. Returns whether a copy was taken now.
-    When the scope holds no rows (a month loaded the first time), no copy table is made: the
-    entry's backup is NULL and a rollback only deletes what the run wrote there."""
-    ensure(con)
-    seen, seq, registered = con.execute(
-        f"SELECT count(*) FILTER (WHERE scope_key = ?), coalesce(max(seq), 0) + 1, "
+def save(con: duckdb.DuckDBPyConnection, run_id: str, scopes: Sequence[Scope], step: str) -> int:
+    """Copy the rows each of `scopes` covers, once per run (the state before the run is what
+    counts). Call inside the transaction that replaces them. Returns how many scopes were copied
+    now. A scope holding no rows (a month loaded the first time) gets no copy table: its entry's
+    backup is NULL and a rollback only deletes what the run wrote there.
+
+    A handful of statements whatever the number of scopes (a gold build journals ~50): one read of
+    the run's entries, one query asking every scope whether it holds rows, one insert of the new
+    entries, and a copy only for a scope that holds rows."""
+    if not table_exists(con, f"{SCHEMA}.runs"):
+        ensure(con)
+    seen, last_seq, registered = con.execute(
+        f"SELECT coalesce(list(scope_key), []), coalesce(max(seq), 0), "
         f"(SELECT count(*) FROM {SCHEMA}.runs WHERE run_id = ?) FROM {SCHEMA}.entries WHERE run_id = ?",
-        [scope.key, run_id, run_id],
+        [run_id, run_id],
     ).fetchone()
-    if seen:
-        return False
-    existed = table_exists(con, scope.table)
-    backup: str | None = None
-    if existed and con.execute(f"SELECT EXISTS (SELECT 1 FROM {scope.table} WHERE {scope.predicate})").fetchone()[0]:
-        backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
-        con.execute(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {scope.table} WHERE {scope.predicate}")
-    con.execute(
-        f"INSERT INTO {SCHEMA}.entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, seq, scope.key, scope.table, scope.predicate, scope.id_column, existed, backup, step, _now()],
-    )
+    done = set(seen)
+    new = [s for s in {s.key: s for s in scopes}.values() if s.key not in done]
+    if not new:
+        return 0
+    existed = [table_exists(con, s.table) for s in new]
+    probes = [f"EXISTS (SELECT 1 FROM {s.table} WHERE {s.predicate})" for s, e in zip(new, existed, strict=True) if e]
+    holds_rows = iter(con.execute(f"SELECT {', '.join(probes)}").fetchone() if probes else ())
+    now, entries = _now(), []
+    for seq, (scope, exists) in enumerate(zip(new, existed, strict=True), start=last_seq + 1):
+        backup: str | None = None
+        if exists and next(holds_rows):
+            backup = f"{SCHEMA}.b_{run_id.replace('-', '')[:12]}_{seq}"
+            con.execute(f"CREATE OR REPLACE TABLE {backup} AS SELECT * FROM {scope.table} WHERE {scope.predicate}")
+        entries += [run_id, seq, scope.key, scope.table, scope.predicate, scope.id_column, exists, backup, step, now]
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(new))
+    con.execute(f"INSERT INTO {SCHEMA}.entries VALUES {values}", entries)
     if not registered:
-        con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'open', ?, NULL, ?)", [run_id, step, _now()])
-    return True
+        con.execute(f"INSERT INTO {SCHEMA}.runs VALUES (?, 'open', ?, NULL, ?)", [run_id, step, now])
+    return len(new)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -34,7 +33,7 @@ from bank_assets.lakehouse.profile import create_partitioned, retry_on_conflict,
 from bank_assets.pseudonym import FUNCTION_NAME, register_pseudonym
 from bank_assets.source_profile import TableSource, active_profile, format_regex
 from bank_assets.warehouse.connection import rollback_if_open
-from bank_assets.warehouse.journal import Scope, month_scope
+from bank_assets.warehouse.journal import Saver, Scope, month_scope
 
 
 class MissingParentError(RuntimeError):
@@ -480,7 +479,7 @@ def publish(
     contract: Contract,
     month: dt.date,
     stats: dict[str, int],
-    save: Callable[[Scope], None] | None = None,
+    save: Saver | None = None,
 ) -> None:
     """Swap the staged partition in: delete + insert for data, rejects and stats, one transaction.
     `save` (the run journal) copies what is replaced, inside that transaction."""
@@ -500,8 +499,7 @@ def publish(
                 "partition_month",
             )
             if save is not None:
-                for scope in publish_scopes(contract, month):
-                    save(scope)
+                save(*publish_scopes(contract, month))
             for target, source in ((t, stage_table(contract)), (f"{t}_rejects", rejects_stage_table(contract))):
                 create_partitioned(
                     con,
