@@ -133,17 +133,23 @@ def run_started_at(context: AssetExecutionContext) -> dt.datetime:
     return ts.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _cell(value: object) -> str:
+    """A value as one markdown table cell: a pipe or a line break in it cannot end the cell or row."""
+    return "" if value is None else str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
 def preview(
     con: duckdb.DuckDBPyConnection, contract: Contract, sql: str, params: dict | None = None, limit: int = 5
 ) -> MetadataValue:
-    """A small markdown table of the first rows, with the contract's PII columns masked."""
-    df = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}", params or {}).df()
-    if df.empty:
+    """A small markdown table of the first rows, with the contract's PII columns masked. Values as
+    the warehouse holds them (a DECIMAL keeps its scale, a DATE has no time), NULL as an empty cell."""
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {limit}", params or {})
+    columns = [d[0] for d in cur.description]
+    records = cur.fetchall()
+    if not records:
         return MetadataValue.md("_no rows_")
-    for c in contract.pii_columns:
-        if c in df.columns:
-            df[c] = "•••"
-    header = "| " + " | ".join(df.columns) + " |"
-    sep = "| " + " | ".join("---" for _ in df.columns) + " |"
-    rows = ["| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    masked = {i for i, c in enumerate(columns) if c in contract.pii_columns}
+    header = "| " + " | ".join(columns) + " |"
+    sep = "| " + " | ".join("---" for _ in columns) + " |"
+    rows = ["| " + " | ".join("•••" if i in masked else _cell(v) for i, v in enumerate(r)) + " |" for r in records]
     return MetadataValue.md("\n".join([header, sep, *rows]))
