@@ -75,13 +75,11 @@ def two_months_built(tmp_path_factory, worker_id: str) -> Path:
 
 
 def _build_two_months(root: Path) -> Path:
-    from dagster import instance_for_test
-
     from bank_assets.run import run_steps
-    from tests.pipeline import resources
+    from tests.pipeline import project_instance, resources
 
     (root / "dagster_home").mkdir(parents=True)
-    with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+    with project_instance(temp_dir=str(root / "dagster_home")) as instance:
         assert run_steps(["2024-01", "2024-02"], instance, resources(root), per_run=2), "monthly_pipeline failed"
     return root
 
@@ -90,10 +88,10 @@ def _build_two_months(root: Path) -> Path:
 def copy_of_built(built: Path, dst: Path) -> Iterator[tuple[Path, DagsterInstance]]:
     """A copy of a built folder (warehouse, landing, reports and its Dagster instance) at `dst`,
     with that instance open: what a module does to it stays in the module."""
-    from dagster import instance_for_test
+    from tests.pipeline import project_instance
 
     shutil.copytree(built, dst, dirs_exist_ok=True)
-    with instance_for_test(temp_dir=str(dst / "dagster_home")) as instance:
+    with project_instance(temp_dir=str(dst / "dagster_home")) as instance:
         yield dst, instance
 
 

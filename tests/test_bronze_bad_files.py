@@ -28,7 +28,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 
 from bank_assets import pseudonym
 from bank_assets.contracts import CONTRACTS, MAX_TEXT_LENGTH, NULL_TOKENS
@@ -50,7 +49,7 @@ from .badfiles.corpus import (
     month_accounting,
     rerun_month,
 )
-from .pipeline import BANK_DATA_JOB, resources
+from .pipeline import BANK_DATA_JOB, project_instance, resources
 
 TEST_PII_KEY = "5e" * 32
 #: Planted in bad files; must never appear in an error message or anything Dagster stores.
@@ -86,7 +85,7 @@ def pii_key():
 
 @pytest.fixture(scope="module")
 def instance():
-    with instance_for_test() as inst:
+    with project_instance() as inst:
         yield inst
 
 

@@ -26,14 +26,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from dagster import AssetSelection, DagsterInstance, instance_for_test, serialize_value
+from dagster import AssetSelection, DagsterInstance, serialize_value
 
 from bank_assets import pseudonym
 from bank_assets.assets import gold
 from bank_assets.contracts import NULL_TOKENS
 from bank_assets.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
-from .pipeline import resources, run, run_gold, run_months
+from .pipeline import project_instance, resources, run, run_gold, run_months
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +162,7 @@ def scanned(tmp_path_factory) -> Iterator[dict]:
     res = resources(root)  # tiny scale, 300 customers, the demo's defects (stray whitespace, mixed case)
     artifacts = root / "dbt_artifacts"
     started = time.time()
-    with pytest.MonkeyPatch.context() as mp, instance_for_test() as instance:
+    with pytest.MonkeyPatch.context() as mp, project_instance() as instance:
         mp.setenv(pseudonym.KEY_ENV, TEST_KEY)
         mp.setattr(gold, "invocation_target", keeping_artifacts(artifacts))
         run_months(res, [MONTH], instance)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, AssetSelection, instance_for_test, materialize
+from dagster import AssetKey, AssetSelection, materialize
 
 from bank_assets.assets.dbt_project import dbt_project
 from bank_assets.definitions import all_assets, defs
 
 from . import independent
-from .pipeline import query, resources, run_gold, run_months
+from .pipeline import project_instance, query, resources, run_gold, run_months
 
 pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
 
@@ -28,7 +28,7 @@ MONTHS = ["2024-01", "2024-02"]
 @pytest.fixture(scope="module")
 def gold(tmp_path_factory) -> dict:
     res = resources(tmp_path_factory.mktemp("gold"), defect_scale=0.0)
-    with instance_for_test() as instance:
+    with project_instance() as instance:
         run_months(res, MONTHS, instance)
         run_gold(res, MONTHS, instance)
     return res
@@ -121,7 +121,7 @@ def test_rebuilding_a_month_replaces_it_exactly(gold):
     """Every gold model for the first month again, after the second was built: the month's
     delete+insert (and the SCD2 versions it opens and closes) leaves every table as it was."""
     before = gold_state(gold)
-    with instance_for_test() as instance:
+    with project_instance() as instance:
         result = materialize(
             all_assets,
             resources=gold,
@@ -137,7 +137,7 @@ def test_rebuilding_a_month_replaces_it_exactly(gold):
 
 def test_gold_checks_are_recorded_on_their_month(gold):
     """dbt tests become check evaluations on the partition they checked, one per month."""
-    with instance_for_test() as instance:
+    with project_instance() as instance:
         result = materialize(
             all_assets,
             resources=gold,
@@ -205,7 +205,7 @@ def copy_of(built: dict, folder: Path) -> dict:
 
 def gold_month(res: dict, partition_key: str):
     """Every gold model for one month, on a fresh instance; the result, failed or not."""
-    with instance_for_test() as instance:
+    with project_instance() as instance:
         return materialize(
             all_assets,
             resources=res,
@@ -218,7 +218,7 @@ def gold_month(res: dict, partition_key: str):
 
 def gold_months(res: dict, first: str, last: str):
     """Every gold model for the months first..last in ONE run (one dbt build over their window)."""
-    with instance_for_test() as instance:
+    with project_instance() as instance:
         return materialize(
             all_assets,
             resources=res,

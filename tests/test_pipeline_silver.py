@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, instance_for_test
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance
 
 from bank_assets.contracts import CONTRACTS
 from bank_assets.layout import landing_file, manifest_file
 
-from .pipeline import checksum, query, resources, run
+from .pipeline import checksum, project_instance, query, resources, run
 
 pytestmark = pytest.mark.slow  # runs the Dagster graph (or a server) end to end
 
@@ -22,7 +22,7 @@ MONTHS_KEYS = ("2024-01-01", "2024-02-01")
 
 @pytest.fixture(scope="module")
 def instance():
-    with instance_for_test() as inst:
+    with project_instance() as inst:
         yield inst
 
 

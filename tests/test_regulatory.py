@@ -149,13 +149,13 @@ def built(tmp_path_factory):
     """MONTHS of a clean tiny bank whose customers apply for credit five times as often (enough
     loans for the default rates), landing -> the gold tables read here (READ) and everything they
     are built from, with their checks; built once for this module."""
-    from dagster import AssetKey, AssetSelection, define_asset_job, instance_for_test
+    from dagster import AssetKey, AssetSelection, define_asset_job
 
     from bank_assets.run import run_steps
     from bank_assets.synthetic import Behaviour, GeneratorConfig, Scale, generate
     from bank_assets.synthetic.months import parse_month
     from bank_assets.synthetic.params import DefectRates
-    from tests.pipeline import resources
+    from tests.pipeline import project_instance, resources
 
     root = tmp_path_factory.mktemp("regulatory")
     cfg = GeneratorConfig(
@@ -168,7 +168,7 @@ def built(tmp_path_factory):
     (root / "dagster_home").mkdir()
     selection = AssetSelection.assets(*(AssetKey(["gold", t]) for t in READ)).upstream()
     through_gold = define_asset_job("regulatory_marts", selection=selection)
-    with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+    with pytest.MonkeyPatch.context() as mp, project_instance(temp_dir=str(root / "dagster_home")) as instance:
         mp.setenv("BANK_SOURCE_PROFILE", "default")
         assert run_steps(MONTHS, instance, resources(root, mode="files"), job=through_gold, per_run=len(MONTHS))
     return root, cfg

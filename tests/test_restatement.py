@@ -15,13 +15,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, instance_for_test
+from dagster import AssetKey
 
 from bank_assets.assets.bronze import RESTATEMENT_KEY
 from bank_assets.automation import months_to_rebuild
 from bank_assets.run import follow_restatements, run_steps
 from tests.conftest import copy_of_built
-from tests.pipeline import BANK_DATA_JOB, resources
+from tests.pipeline import BANK_DATA_JOB, project_instance, resources
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +141,7 @@ def test_a_restated_month_reaches_the_later_months(two_months_built: Path, tmp_p
     fresh_root = tmp_path / "fresh"
     (fresh_root / "dagster_home").mkdir(parents=True)
     shutil.copytree(restated_landing, fresh_root / "landing")
-    with instance_for_test(temp_dir=str(fresh_root / "dagster_home")) as instance:
+    with project_instance(temp_dir=str(fresh_root / "dagster_home")) as instance:
         assert run_steps([JAN, FEB], instance, resources(fresh_root, mode="files"), job=BANK_DATA_JOB, per_run=2)
     fresh = gold_fingerprint(fresh_root / "warehouse.duckdb")
     assert restated.keys() == fresh.keys()

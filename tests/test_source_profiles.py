@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 
 from bank_assets.contracts import CONTRACTS, Column
 from bank_assets.source_profile import (
@@ -173,11 +172,11 @@ def _build(root: Path, profile_name: str, months: list[str], job: str = "gold") 
 
     from bank_assets.run import run_steps
     from benchmarks.harness import _landing_to_gold_jobs
-    from tests.pipeline import SILVER, resources
+    from tests.pipeline import SILVER, project_instance, resources
 
     selection = _landing_to_gold_jobs()[0] if job == "gold" else define_asset_job("to_silver", selection=SILVER)
     (root / "dagster_home").mkdir(exist_ok=True)
-    with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+    with pytest.MonkeyPatch.context() as mp, project_instance(temp_dir=str(root / "dagster_home")) as instance:
         mp.setenv("BANK_SOURCE_PROFILE", profile_name)
         return run_steps(months, instance, resources(root, mode="files"), job=selection)
 
@@ -263,7 +262,7 @@ def test_the_same_months_in_lima_core_give_the_same_silver_and_gold(lima_built, 
 def test_a_wrong_header_and_a_changed_profile_are_refused_with_their_reasons(lima_built, tmp_path):
     from bank_assets.run import run_steps
     from bank_assets.warehouse.bronze import LandingFileError, read_month
-    from tests.pipeline import resources
+    from tests.pipeline import project_instance, resources
 
     root = tmp_path / "copy"
     shutil.copytree(lima_built, root, ignore=shutil.ignore_patterns("dagster_home"))
@@ -281,7 +280,7 @@ def test_a_wrong_header_and_a_changed_profile_are_refused_with_their_reasons(lim
         )
 
     (root / "dagster_home").mkdir()
-    with pytest.MonkeyPatch.context() as mp, instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+    with pytest.MonkeyPatch.context() as mp, project_instance(temp_dir=str(root / "dagster_home")) as instance:
         mp.setenv("BANK_SOURCE_PROFILE", str(changed))
         ok = run_steps(["2024-02"], instance, resources(root, mode="files"), on_result=failed)
     assert not ok
