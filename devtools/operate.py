@@ -726,7 +726,8 @@ class DagsterServer(DagsterHome):
                 "webserver",
                 [str(VENV_BIN / "dagster-webserver"), "-w", WORKSPACE, "-h", "127.0.0.1", "-p", str(self.port)],
             )
-            self._start("daemon", [str(VENV_BIN / "dagster-daemon"), "run", "-w", WORKSPACE])
+            # Dagster's daemon with its backfill loop every few seconds, not 30 (devtools/quick_daemon.py)
+            self._start("daemon", [str(VENV_BIN / "python"), "-m", "devtools.quick_daemon", "run", "-w", WORKSPACE])
             self._wait_ready()
         except BaseException:
             self.close(failed=True)

@@ -10,6 +10,8 @@
 * bank_assets/instance_storage.py keeps one engine per shard in Dagster's SQLite event log.
 * bank_assets/resources.py widens the slice dagster-duckdb's IO manager reads to every month up
   to the run's last (the analytics' history): it overrides DbIOManager._get_table_slice.
+* devtools/quick_daemon.py (the test suite's and the demos' daemon) sets the backfill daemon's loop
+  interval, a module constant of dagster._daemon.controller.
 """
 
 from __future__ import annotations
@@ -274,3 +276,22 @@ def test_the_io_manager_slice_we_widen_is_still_built_where_we_override_it():
     assert "self._get_table_slice(" in inspect.getsource(DbIOManager.load_input), f"{seam}: load_input"
     assert {"partition_dimensions"} <= set(TableSlice._fields), f"{seam}: TableSlice fields {TableSlice._fields}"
     assert list(TablePartitionDimension._fields)[:2] == ["partition_expr", "partitions"], seam
+
+
+def test_the_backfill_daemon_sleeps_the_controller_constant_quick_daemon_sets():
+    """devtools/quick_daemon.py shortens the backfill daemon's loop by setting one module constant
+    before Dagster's daemon CLI starts: the loop must still read it from the controller module when
+    it starts, and the daemon CLI must still be the entry point `dagster-daemon` runs."""
+    from importlib.metadata import entry_points
+
+    from dagster._daemon import backfill, controller
+
+    seam = "Dagster changed underneath devtools/quick_daemon.py"
+    assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30, f"{seam}: the default interval is no longer 30 s"
+    loop = inspect.getsource(backfill.execute_backfill_iteration_loop)
+    assert "from dagster._daemon.controller import DEFAULT_DAEMON_INTERVAL_SECONDS" in loop, (
+        f"{seam}: the backfill loop no longer reads the controller's constant when it starts"
+    )
+    assert "DEFAULT_DAEMON_INTERVAL_SECONDS - loop_duration" in loop, f"{seam}: the loop sleeps something else"
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dagster-daemon"]
+    assert script.value == "dagster._daemon.cli:main", f"{seam}: dagster-daemon now runs {script.value}"
