@@ -10,24 +10,20 @@ starting Dagster's own daemon CLI; nothing else changes (the scheduler, sensors,
 monitoring keep their intervals, and the instance is the one ``DAGSTER_HOME`` names).
 ``tests/test_library_seams.py`` pins the constant and the loop that reads it.
 
-    python -m devtools.quick_daemon run -w workspace.yaml   # BANK_DAEMON_BACKFILL_INTERVAL_S, default 3
+    python -m devtools.quick_daemon run -w workspace.yaml
 """
 
 from __future__ import annotations
-
-import os
 
 from dagster._daemon import controller
 from dagster._daemon.cli import main as daemon_cli
 
 #: seconds between two iterations of the backfill daemon (Dagster's is 30)
-DEFAULT_INTERVAL_S = 3
+BACKFILL_INTERVAL_S = 3
 
 
 def main() -> None:
-    controller.DEFAULT_DAEMON_INTERVAL_SECONDS = int(
-        os.environ.get("BANK_DAEMON_BACKFILL_INTERVAL_S", str(DEFAULT_INTERVAL_S))
-    )
+    controller.DEFAULT_DAEMON_INTERVAL_SECONDS = BACKFILL_INTERVAL_S
     daemon_cli()
 
 

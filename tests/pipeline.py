@@ -21,9 +21,7 @@ from bank_assets.assets.dbt_project import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import all_assets
 from bank_assets.resources import LandingZone, Warehouse, report_resources
-
-#: the project's instance config: tests store events through the same event log storage
-PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster_home" / "dagster.yaml"
+from devtools.operate import DAGSTER_YAML
 
 
 @contextmanager
@@ -31,7 +29,7 @@ def project_instance(temp_dir: str | None = None) -> Iterator[DagsterInstance]:
     """``dagster.instance_for_test`` with the event log storage of the project's dagster.yaml
     (``PooledSqliteEventLogStorage``), so in-process runs store their events as the CLI's and the
     daemon's do, at about half the cost per month of Dagster's default storage."""
-    storage = yaml.safe_load(PROJECT_DAGSTER_YAML.read_text())["event_log_storage"]
+    storage = yaml.safe_load(DAGSTER_YAML.read_text())["event_log_storage"]
     with instance_for_test(temp_dir=temp_dir, overrides={"event_log_storage": storage}) as instance:
         yield instance
 
