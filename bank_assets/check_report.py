@@ -30,7 +30,8 @@ from bank_assets.assets.dbt_project import dbt_resource
 from bank_assets.contracts import CONTRACTS
 from bank_assets.definitions import defs, monthly_job
 from bank_assets.resources import LandingZone, Warehouse, report_resources
-from bank_assets.run import Step, parse_months, print_result, run_steps, what_it_saw
+from bank_assets.run import Step, parse_months, print_result, run_steps, runs_again_by_month, what_it_saw
+from bank_assets.settings import months_per_run
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ def _seen(evaluation: AssetCheckEvaluation) -> str:
 
 
 def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None:
-    """Every check evaluated in the month's run, on the partition it recorded, and every check
-    expected for the month that did not run, as skipped with the reason."""
+    """Every check evaluated in the run, on the partition it recorded, and every check expected
+    for a month of the run that did not run there, as skipped with the reason."""
     seen = set()
     for e in result.get_asset_check_evaluations():
-        seen.add((e.asset_key, e.check_name))
+        seen.add((e.asset_key, e.check_name, (e.partition or "-")[:7]))
         rows.append(
             Row(
                 asset=e.asset_key.to_user_string(),
@@ -79,20 +80,22 @@ def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None
     failed = sorted(e.step_key.replace("__", ".") for e in result.get_step_failure_events())
     graph = defs.resolve_asset_graph()
     groups = ("landing", "bronze", "silver", "gold") if step.job_name == monthly_job.name else ("silver",)
-    for check_key in sorted(graph.asset_check_keys, key=str):
-        if (check_key.asset_key, check_key.name) in seen or graph.get(check_key.asset_key).group_name not in groups:
-            continue
-        asset = check_key.asset_key.to_user_string().replace("/", ".")
-        why = (
-            f"{asset} {step.partition} failed"
-            if asset in failed
-            else f"upstream {', '.join(failed)} {step.partition} failed"
-            if failed
-            else "not executed"
-        )
-        rows.append(
-            Row(check_key.asset_key.to_user_string(), check_key.name, step.partition, "ERROR", False, why, skipped=True)
-        )
+    for month in step.months:
+        for check_key in sorted(graph.asset_check_keys, key=str):
+            if (check_key.asset_key, check_key.name, month) in seen:
+                continue
+            if graph.get(check_key.asset_key).group_name not in groups:
+                continue
+            asset = check_key.asset_key.to_user_string().replace("/", ".")
+            why = (
+                f"{asset} {step.label} failed"
+                if asset in failed
+                else f"upstream {', '.join(failed)} {step.label} failed"
+                if failed
+                else "not executed"
+            )
+            key = check_key.asset_key.to_user_string()
+            rows.append(Row(key, check_key.name, month, "ERROR", False, why, skipped=True))
 
 
 def markdown(rows: list[Row], months: list[str]) -> str:
@@ -169,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_result(step: Step, result: ExecuteInProcessResult, seconds: float) -> None:
         print_result(step, result, seconds)
-        collect(step, result, rows)
+        if not runs_again_by_month(step, result):  # else its months' own runs are reported
+            collect(step, result, rows)
 
     with tempfile.TemporaryDirectory() as home:
         os.environ.setdefault("DAGSTER_HOME", home)
@@ -182,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             on_result=on_result,
             stop_on_failure=False,
             gold=not args.skip_gold,
+            per_run=months_per_run(),
         )
     args.out.mkdir(parents=True, exist_ok=True)
     text = markdown(rows, months)

@@ -142,15 +142,21 @@ def run_steps(
             if on_start and step.last:
                 on_start(step)
             result = execute(step)
-            bank_data_failed = not result.success and not only_consumers_failed(result)
-            if bank_data_failed and step.last:
+            if runs_again_by_month(step, result):
                 # rolled back whole: its months again, one at a time, to publish those before the failure
                 pending.extendleft(reversed([Step(m, m, step.job_name) for m in step.months]))
                 continue
+            bank_data_failed = not result.success and not only_consumers_failed(result)
             ok = ok and result.success
             if bank_data_failed and stop_on_failure:
                 return False  # the month's bank data was rolled back: later months would build on a gap
     return ok
+
+
+def runs_again_by_month(step: Step, result: ExecuteInProcessResult) -> bool:
+    """A run of several months whose bank data failed is rolled back whole, and
+    :func:`run_steps` runs its months again one at a time: its results are superseded."""
+    return bool(step.last) and not result.success and not only_consumers_failed(result)
 
 
 @contextlib.contextmanager

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
-WORKSPACE = "workspace.yaml"
 CODE_MODULE = "bank_assets.definitions"
 DAGSTER_YAML = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
 
@@ -686,9 +685,15 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = 20.0) -> None:
 
 
 class DagsterServer(DagsterHome):
-    """`dagster-webserver` and `dagster-daemon run` on workspace.yaml (cwd = project root), each
-    in its own process group with output in <tmp>/webserver.log and <tmp>/daemon.log. Ready when
-    GraphQL answers, the code location is loaded and the required daemons heartbeat."""
+    """`dagster-webserver` and `dagster-daemon run` sharing one gRPC code server of
+    bank_assets.definitions, as `dagster dev` runs them (cwd = project root), each in its own
+    process group with output in <tmp>/<name>.log. Ready when GraphQL answers, the code location
+    is loaded and the required daemons heartbeat.
+
+    One code server instead of the one each process would start from workspace.yaml: the daemon
+    replaces its own every 60 s (Dagster's ``RELOAD_WORKSPACE_INTERVAL``), and each replacement
+    imports the project again (~8 s of a core); from a server it does not own, it only reads the
+    definitions' snapshot again."""
 
     def __init__(
         self,
@@ -722,20 +727,43 @@ class DagsterServer(DagsterHome):
             self.init_storage()
             self.port = self.port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"
+            workspace = str(self._start_code_server())
             self._start(
                 "webserver",
-                [str(VENV_BIN / "dagster-webserver"), "-w", WORKSPACE, "-h", "127.0.0.1", "-p", str(self.port)],
+                [str(VENV_BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(self.port)],
             )
             # Dagster's daemon with its backfill loop every few seconds, not 30 (devtools/quick_daemon.py)
-            self._start("daemon", [str(VENV_BIN / "python"), "-m", "devtools.quick_daemon", "run", "-w", WORKSPACE])
+            self._start("daemon", [str(VENV_BIN / "python"), "-m", "devtools.quick_daemon", "run", "-w", workspace])
             self._wait_ready()
         except BaseException:
             self.close(failed=True)
             raise
         return self
 
+    def _start_code_server(self) -> Path:
+        """Start the gRPC code server (`dagster api grpc`, the server `dagster dev` starts for a
+        location) and return a workspace file pointing at it, once it accepts connections (it
+        binds its port after loading the definitions; a load error is served to the webserver)."""
+        port = free_port()
+        cmd = [str(VENV_BIN / "python"), "-m", "dagster", "api", "grpc", "-m", CODE_MODULE, "-d", str(PROJECT_ROOT)]
+        cmd += ["-h", "127.0.0.1", "-p", str(port), "--location-name", CODE_MODULE]
+        cmd += ["--use-python-environment-entry-point", "--log-level", "warning"]
+        self._start("code_server", cmd)
+        deadline = time.monotonic() + self.load_timeout_s
+        while True:
+            self._assert_alive()
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline:
+                raise OperateError(f"code server not listening after {self.load_timeout_s:.0f}s\n{self.log_tails()}")
+            time.sleep(0.5)
+        workspace = self.tmp / "workspace.yaml"
+        spec = {"grpc_server": {"host": "127.0.0.1", "port": port, "location_name": CODE_MODULE}}
+        workspace.write_text(json.dumps({"load_from": [spec]}))  # JSON is YAML
+        return workspace
+
     def close(self, failed: bool = False) -> None:
-        for name in ("daemon", "webserver"):
+        for name in ("daemon", "webserver", "code_server"):
             proc = self.procs.pop(name, None)
             if proc is not None:
                 stop_process_group(proc)
