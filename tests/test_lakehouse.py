@@ -278,3 +278,63 @@ def test_backfill_through_the_daemon_on_two_workers_equals_the_embedded_default(
     assert trial["failed"] == [] and summary["problems"] == 0
     assert all(n == 2 for n in trial["month_folders"].values()), trial["month_folders"]
     assert summary["servers_stopped"]
+
+
+@pytest.mark.slow
+def test_the_lakehouse_instance_holds_its_postgresql_connections(tmp_path, monkeypatch):
+    """deploy/lakehouse/dagster.yaml's storage (PooledPostgresStorage) stores what dagster-postgres
+    stores, through a held connection per storage: three runs with a check open at most a few
+    connections, where dagster-postgres' own storage opens one for every statement."""
+    need_stack()
+    import sqlalchemy
+    import yaml
+    from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+
+    from bank_assets.lakehouse.postgres_storage import TableCachingPostgresEventLogStorage
+    from devtools.lakehouse_demo import create_databases
+
+    deployed = yaml.safe_load((ROOT / "deploy" / "lakehouse" / "dagster.yaml").read_text())["storage"]
+    plain = {"postgres": deployed["custom"]["config"]}
+
+    @asset
+    def numbers():
+        return 3
+
+    @asset_check(asset=numbers)
+    def positive():
+        return AssetCheckResult(passed=True)
+
+    connects: dict[str, int] = {}
+    with local_stack(log=lambda m: None) as stack:
+        create_databases(stack, ["dagster_pooled", "dagster_plain"])
+        for k, v in {"HOST": stack.pg_host, "PORT": str(stack.pg_port), "USER": stack.pg_user, "PASSWORD": ""}.items():
+            monkeypatch.setenv(f"BANK_DAGSTER_PG_{k}", v)
+        for name, storage in (("pooled", deployed), ("plain", plain)):
+            monkeypatch.setenv("BANK_DAGSTER_PG_DB", f"dagster_{name}")
+            home = tmp_path / name
+            home.mkdir()
+            (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": storage, "telemetry": {"enabled": False}}))
+            with DagsterInstance.from_config(str(home)) as instance:
+                pooled = isinstance(instance.event_log_storage, TableCachingPostgresEventLogStorage)
+                assert pooled == (name == "pooled"), type(instance.event_log_storage)
+                opened: list[int] = []
+
+                def count(*_: object, opened: list[int] = opened) -> None:
+                    opened.append(1)
+
+                sqlalchemy.event.listen(sqlalchemy.pool.Pool, "connect", count)
+                try:
+                    results = [materialize([numbers, positive], instance=instance) for _ in range(3)]
+                finally:
+                    sqlalchemy.event.remove(sqlalchemy.pool.Pool, "connect", count)
+                connects[name] = len(opened)
+                for r in results:
+                    events = instance.all_logs(r.run_id)
+                    stored = [e.dagster_event.event_type_value for e in events if e.is_dagster_event]
+                    produced = [e.event_type_value for e in r.all_events]
+                    for kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS", "STEP_OUTPUT"):
+                        assert stored.count(kind) == produced.count(kind) > 0, (name, kind)
+                history = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
+                assert [rec.status.value for rec in history] == ["SUCCEEDED"] * 3, name
+    print(f"PostgreSQL connections opened by three runs: {connects}")
+    assert connects["pooled"] <= 6 and connects["plain"] >= 10 * max(connects["pooled"], 1), connects

@@ -7,7 +7,8 @@
 * dbt_models/macros/lean_materializations.sql replaces dbt-duckdb's incremental and dbt's view
   materializations on their common path and hands every other case back to them by name: pinned
   below (dbt must pick the root project's materialization first, and the names must exist).
-* bank_assets/instance_storage.py keeps one engine per shard in Dagster's SQLite event log.
+* bank_assets/instance_storage.py keeps one engine per shard in Dagster's SQLite event log;
+  bank_assets/lakehouse/postgres_storage.py holds a connection in dagster-postgres' storages.
 * bank_assets/resources.py widens the slice dagster-duckdb's IO manager reads to every month up
   to the run's last (the analytics' history): it overrides DbIOManager._get_table_slice.
 * devtools/quick_daemon.py (the test suite's and the demos' daemon) sets the backfill daemon's loop
@@ -193,6 +194,35 @@ def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_p
         assert set(storage._engines) <= {"index", *(r.run_id for r in results)}
         records = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
         assert len(records) == 3 and all(rec.status.value == "SUCCEEDED" for rec in records)
+
+
+PG_SEAM = "dagster-postgres changed underneath bank_assets/lakehouse/postgres_storage.py"
+
+
+def test_postgres_storages_still_connect_per_statement_and_can_hold_a_connection():
+    """dagster-postgres builds NullPool engines (what PooledPostgresStorage undoes), each storage
+    still offers optimize_for_webserver with the arguments it passes, and the event log's table
+    check and the composite's constructor are as PooledPostgresStorage mirrors them."""
+    pytest.importorskip("dagster_postgres")
+    from dagster_postgres import (
+        DagsterPostgresStorage,
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
+
+    from bank_assets.lakehouse.postgres_storage import PooledPostgresStorage
+
+    for cls in (PostgresRunStorage, PostgresEventLogStorage, PostgresScheduleStorage):
+        assert "NullPool" in inspect.getsource(cls.__init__), f"{PG_SEAM}: {cls.__name__} no longer uses NullPool"
+        params = list(inspect.signature(cls.optimize_for_webserver).parameters)
+        assert params == ["self", "statement_timeout", "pool_recycle", "max_overflow"], f"{PG_SEAM}: {params}"
+        assert "pool_size" in inspect.getsource(cls.optimize_for_webserver), PG_SEAM
+        init = list(inspect.signature(cls.__init__).parameters)[:3]
+        assert init == ["self", "postgres_url", "should_autocreate_tables"], f"{PG_SEAM}: {cls.__name__}({init})"
+    assert list(inspect.signature(PostgresEventLogStorage.has_table).parameters) == ["self", "table_name"], PG_SEAM
+    ours = list(inspect.signature(PooledPostgresStorage.__init__).parameters)
+    assert ours == list(inspect.signature(DagsterPostgresStorage.__init__).parameters), PG_SEAM
 
 
 def test_batches_reach_the_storage_only_with_the_variable_and_share_an_open_transaction():
