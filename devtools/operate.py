@@ -1,5 +1,6 @@
-"""Operate the platform the way a user does: a real `dagster-webserver` + `dagster-daemon` on a
-temporary DAGSTER_HOME, driven through the same GraphQL the UI sends.
+"""Operate the platform the way a user does: a real `dagster-webserver` + `dagster-daemon` (with one
+code server, as `dagster dev` runs them) on a temporary DAGSTER_HOME, driven through the same
+GraphQL the UI sends.
 
     with DagsterServer(first_month="2024-01", last_month="2024-06") as srv:
         srv.launch_backfill(None, ["2024-01-01"])          # "Materialize all" for one month
