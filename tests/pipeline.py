@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
 from dagster import (
+    AssetCheckResult,
     AssetSelection,
     DagsterInstance,
     ExecuteInProcessResult,
+    asset,
+    asset_check,
     define_asset_job,
     instance_for_test,
     materialize,
@@ -100,3 +104,27 @@ def run_gold(res: dict, months: list[str], instance: DagsterInstance) -> None:
     for m in months:
         result = run(res, m, instance, selection=GOLD)
         assert result.success, m
+
+
+def asset_with_check() -> tuple[Any, Any]:
+    """An asset and a passing check on it: the smallest run that stores every kind of event an
+    instance storage must keep (planned, materialization, check evaluation, step and run events)."""
+
+    @asset
+    def numbers() -> int:
+        return 3
+
+    @asset_check(asset=numbers)
+    def positive() -> AssetCheckResult:
+        return AssetCheckResult(passed=True)
+
+    return numbers, positive
+
+
+def assert_runs_stored(instance: DagsterInstance, results: list[ExecuteInProcessResult], label: str = "") -> None:
+    """Each run's events of the kinds below are in `instance`, as many as the run produced."""
+    for r in results:
+        stored = [e.dagster_event.event_type_value for e in instance.all_logs(r.run_id) if e.is_dagster_event]
+        produced = [e.event_type_value for e in r.all_events]
+        for kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS", "STEP_OUTPUT"):
+            assert stored.count(kind) == produced.count(kind) > 0, (label, kind)

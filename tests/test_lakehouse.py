@@ -288,22 +288,16 @@ def test_the_lakehouse_instance_holds_its_postgresql_connections(tmp_path, monke
     need_stack()
     import sqlalchemy
     import yaml
-    from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+    from dagster import DagsterInstance, materialize
 
     from bank_assets.lakehouse.postgres_storage import TableCachingPostgresEventLogStorage
     from devtools.lakehouse_demo import create_databases
+    from tests.pipeline import assert_runs_stored, asset_with_check
 
     deployed = yaml.safe_load((ROOT / "deploy" / "lakehouse" / "dagster.yaml").read_text())["storage"]
     plain = {"postgres": deployed["custom"]["config"]}
 
-    @asset
-    def numbers():
-        return 3
-
-    @asset_check(asset=numbers)
-    def positive():
-        return AssetCheckResult(passed=True)
-
+    numbers, positive = asset_with_check()
     connects: dict[str, int] = {}
     with local_stack(log=lambda m: None) as stack:
         create_databases(stack, ["dagster_pooled", "dagster_plain"])
@@ -328,12 +322,7 @@ def test_the_lakehouse_instance_holds_its_postgresql_connections(tmp_path, monke
                 finally:
                     sqlalchemy.event.remove(sqlalchemy.pool.Pool, "connect", count)
                 connects[name] = len(opened)
-                for r in results:
-                    events = instance.all_logs(r.run_id)
-                    stored = [e.dagster_event.event_type_value for e in events if e.is_dagster_event]
-                    produced = [e.event_type_value for e in r.all_events]
-                    for kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS", "STEP_OUTPUT"):
-                        assert stored.count(kind) == produced.count(kind) > 0, (name, kind)
+                assert_runs_stored(instance, results, name)
                 history = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
                 assert [rec.status.value for rec in history] == ["SUCCEEDED"] * 3, name
     print(f"PostgreSQL connections opened by three runs: {connects}")

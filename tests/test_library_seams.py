@@ -162,9 +162,10 @@ def test_sqlite_event_log_still_builds_an_engine_per_write_in_the_methods_we_ove
 def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_path, monkeypatch):
     """A run with checks through an instance configured like dagster_home/dagster.yaml: every
     event is stored and read back, the check results too, with one engine per shard."""
-    from dagster import AssetCheckResult, DagsterInstance, asset, asset_check, materialize
+    from dagster import DagsterInstance, materialize
 
     from bank_assets.instance_storage import PooledSqliteEventLogStorage
+    from tests.pipeline import assert_runs_stored, asset_with_check
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # from_config(folder) must not depend on it
     (tmp_path / "dagster.yaml").write_text(
@@ -172,24 +173,13 @@ def test_pooled_event_log_stores_what_dagster_stores_and_keeps_its_engines(tmp_p
         "telemetry:\n  enabled: false\n"
     )
 
-    @asset
-    def numbers():
-        return 3
-
-    @asset_check(asset=numbers)
-    def positive():
-        return AssetCheckResult(passed=True)
-
+    numbers, positive = asset_with_check()
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, PooledSqliteEventLogStorage)
         results = [materialize([numbers, positive], instance=instance) for _ in range(3)]
         assert all(r.success for r in results)
-        for r in results:
-            stored = [e.dagster_event.event_type_value for e in instance.all_logs(r.run_id) if e.is_dagster_event]
-            produced = [e.event_type_value for e in r.all_events]
-            for kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS", "STEP_OUTPUT"):
-                assert stored.count(kind) == produced.count(kind) > 0, kind
+        assert_runs_stored(instance, results)
         assert (tmp_path / "history" / "runs" / "index.db").exists()  # where the default storage keeps it
         assert set(storage._engines) <= {"index", *(r.run_id for r in results)}
         records = instance.event_log_storage.get_asset_check_execution_history(positive.check_key, limit=10)
