@@ -66,12 +66,13 @@ def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None
     for a month of the run that did not run there, as skipped with the reason."""
     seen = set()
     for e in result.get_asset_check_evaluations():
-        seen.add((e.asset_key, e.check_name, (e.partition or "-")[:7]))
+        month = (e.partition or "-")[:7]
+        seen.add((e.asset_key, e.check_name, month))
         rows.append(
             Row(
                 asset=e.asset_key.to_user_string(),
                 check=e.check_name,
-                partition=(e.partition or "-")[:7],
+                partition=month,
                 severity="WARN" if e.severity == AssetCheckSeverity.WARN else "ERROR",
                 passed=e.passed,
                 seen=_seen(e),
@@ -80,11 +81,10 @@ def collect(step: Step, result: ExecuteInProcessResult, rows: list[Row]) -> None
     failed = sorted(e.step_key.replace("__", ".") for e in result.get_step_failure_events())
     graph = defs.resolve_asset_graph()
     groups = ("landing", "bronze", "silver", "gold") if step.job_name == monthly_job.name else ("silver",)
+    expected = [k for k in sorted(graph.asset_check_keys, key=str) if graph.get(k.asset_key).group_name in groups]
     for month in step.months:
-        for check_key in sorted(graph.asset_check_keys, key=str):
+        for check_key in expected:
             if (check_key.asset_key, check_key.name, month) in seen:
-                continue
-            if graph.get(check_key.asset_key).group_name not in groups:
                 continue
             asset = check_key.asset_key.to_user_string().replace("/", ".")
             why = (
