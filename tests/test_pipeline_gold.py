@@ -281,6 +281,13 @@ def test_one_build_over_two_months_equals_one_build_per_month(gold, tmp_path):
     assert all(sorted(p) == ["2024-01-01", "2024-02-01"] for p in by_check.values())
     assert all(e.passed for e in evaluations)
     assert {e.metadata["dbt_window"].value for e in evaluations} == {"2024-01..2024-02"}
+    by_model: dict = {}
+    for m in (e.materialization for e in result.get_asset_materialization_events()):
+        by_model.setdefault(m.asset_key, []).append(m.partition)
+        assert m.metadata["dbt_window"].value == "2024-01..2024-02", m.asset_key
+        assert m.metadata["unique_id"].value.endswith("." + m.asset_key.path[-1])
+        assert m.metadata["dagster/column_schema"].value.columns, m.asset_key
+    assert len(by_model) >= len(tables) and all(sorted(p) == ["2024-01-01", "2024-02-01"] for p in by_model.values())
 
 
 def test_a_broken_rule_in_a_window_fails_only_its_month(gold, tmp_path):
