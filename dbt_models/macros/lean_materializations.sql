@@ -10,11 +10,21 @@
       table's (on_schema_change: fail, with the differing columns named), and one
       `insert ... by name` appends the window's rows, all in the model's transaction. Each row
       is computed once and written once.
+    * incremental, the first build of a table in the DuckDB file: `create table ... as` the
+      window's rows in one statement.
     * view: `create or replace view` in one statement.
 
-    Everything else (the first build of a table, --full-refresh, a view replacing a table, Python
-    models, an on_schema_change other than fail, a strategy other than append or a unique_key)
-    goes to the adapter's own materialization, unchanged. Grants and persisted docs are not
+    A window of several months is written in the order of its month column (meta.partition_column).
+    DuckDB writes a large unordered insert from each of its threads, leaving several part-filled
+    row groups, which the next checkpoint after a later append merges by rewriting them: the
+    first small month after a six-month build spent ~1.7 s closing the warehouse on
+    gold.fct_transactions alone, 0.2 s after an ordered build (the insert itself no slower). A
+    one-month window keeps its unordered insert (one large month: ordering costs more than it saves).
+
+    Everything else (the first build on DuckLake, whose partitioning the adapter applies,
+    --full-refresh, a view replacing a table, Python models, an on_schema_change other than fail,
+    a strategy other than append or a unique_key, a model without meta.partition_column) goes to
+    the adapter's own materialization, unchanged. Grants and persisted docs are not
     configured in this project; the lean path does not apply them. A root-project materialization for the adapter is found before the adapter's own
     (dbt's documented precedence); tests/test_library_seams.py fails if that stops being true or if
     the macros called below disappear, and tests/test_pipeline_gold.py builds every model with it.
@@ -22,14 +32,26 @@
 
 {% materialization incremental, adapter="duckdb", supported_languages=["sql", "python"] -%}
     {%- set existing_relation = load_cached_relation(this) -%}
-    {%- if model.language != "sql" or existing_relation is none or existing_relation.type != "table"
-            or should_full_refresh() or config.get("on_schema_change") != "fail"
-            or config.get("incremental_strategy") not in (none, "append") or config.get("unique_key") -%}
+    {%- set target_relation = this.incorporate(type="table") -%}
+    {%- set month_column = (config.get("meta") or {}).get("partition_column") -%}
+    {%- if model.language != "sql" or should_full_refresh() or config.get("on_schema_change") != "fail"
+            or config.get("incremental_strategy") not in (none, "append") or config.get("unique_key")
+            or not month_column
+            or (existing_relation is not none and existing_relation.type != "table")
+            or (existing_relation is none and adapter.is_ducklake(target_relation)) -%}
         {{ return(dbt.materialization_incremental_duckdb()) }}
     {%- endif -%}
-    {%- set target_relation = this.incorporate(type="table") -%}
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {%- if existing_relation is none -%}
+        {% call statement("main") -%}
+            create table {{ target_relation }} as
+            select * from (
+                {{ compiled_code }}
+            ){{ lean_month_order(month_column) }}
+        {%- endcall %}
+        {{ return(lean_finish(target_relation)) }}
+    {%- endif -%}
     {%- set differences = run_query(lean_column_differences(target_relation, compiled_code)) -%}
     {%- if differences.rows | length > 0 -%}
         {{ exceptions.raise_compiler_error(
@@ -41,10 +63,19 @@
         insert into {{ target_relation }} by name
         select * from (
             {{ compiled_code }}
-        )
+        ){{ lean_month_order(month_column) }}
     {%- endcall %}
     {{ return(lean_finish(target_relation)) }}
 {%- endmaterialization %}
+
+{#- ` order by <month column>` when the window spans several months (see the top of this file), else nothing. -#}
+{% macro lean_month_order(month_column) -%}
+    {%- set first = modules.datetime.date.fromisoformat(window_min()) -%}
+    {%- set after = modules.datetime.date.fromisoformat(window_max()) -%}
+    {%- if (after - first).days > 31 %}
+        order by {{ adapter.quote(month_column) }}
+    {%- endif -%}
+{%- endmacro %}
 
 {#- The columns only the table has or only the query has, one row each: (column, "table" or "query"). -#}
 {% macro lean_column_differences(relation, compiled_code) -%}
