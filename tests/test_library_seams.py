@@ -112,6 +112,17 @@ def test_the_root_projects_materializations_are_found_before_the_adapters():
         assert fallback in names, f"{LEAN_SEAM}: the adapter's {fallback} is gone"
 
 
+def test_the_adapter_still_tells_ducklake_relations_apart():
+    """The lean materialization (a first build on DuckLake goes to the adapter) and the lake
+    partitioning macro both ask dbt-duckdb's `adapter.is_ducklake(relation)` in Jinja."""
+    from dbt.adapters.duckdb.impl import DuckDBAdapter
+
+    assert "is_ducklake" in DuckDBAdapter._available_, (
+        f"{LEAN_SEAM} and lake_partitioning.sql: dbt-duckdb no longer exposes is_ducklake to Jinja"
+    )
+    assert list(inspect.signature(DuckDBAdapter.is_ducklake).parameters) == ["self", "relation"], LEAN_SEAM
+
+
 DBT_DUCKDB_MACROS = Path(__import__("dbt.include.duckdb", fromlist=["x"]).__path__[0]) / "macros"
 LAKE_SEAM = "dbt-duckdb changed underneath dbt_models/macros/lake_partitioning.sql"
 

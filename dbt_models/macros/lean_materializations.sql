@@ -16,9 +16,9 @@
 
     A window of several months is written in the order of its month column (meta.partition_column).
     DuckDB writes a large unordered insert from each of its threads, leaving several part-filled
-    row groups, which the next checkpoint after a later append merges by rewriting them: the
-    first small month after a six-month build spent ~1.7 s closing the warehouse on
-    gold.fct_transactions alone, 0.2 s after an ordered build (the insert itself no slower). A
+    row groups, which the next checkpoint after a later append merges by rewriting them: six small
+    months of gold.fct_transactions in one insert, then one month appended, cost that checkpoint
+    ~1.7 s unordered and 0.2 s ordered (the insert itself no slower; docs/performance.md). A
     one-month window keeps its unordered insert (one large month: ordering costs more than it saves).
 
     Everything else (the first build on DuckLake, whose partitioning the adapter applies,
