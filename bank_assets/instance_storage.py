@@ -15,11 +15,20 @@ lose the last few events, not corrupt the file (https://www.sqlite.org/pragma.ht
 Batches are written in one transaction per shard (``store_event_batch``; Dagster's default writes
 them one event, one transaction at a time). Dagster hands a storage batches only when the
 environment variable ``DAGSTER_EVENT_BATCH_SIZE`` is set: this storage sets it (unless it is set
-already) when its instance is created. Dagster then batches the ~200 "planned" events it stores
-when a run of this graph is created, and the per-partition materializations of a range run.
+already) when its instance is created. Dagster then batches the "planned" events it stores when a
+run of this graph is created (one per asset and month), and the per-partition materializations of
+a range run (one per month of each asset).
 
-It overrides two private methods of the library (``_connect``, ``has_table``), as no public
-setting reaches them. ``tests/test_library_seams.py`` pins their signatures and the bodies this
+Inside a batch, an asset's summary row (``asset_keys``: its last materialization, last run id and
+timestamp) is written once per asset and event type, from the batch's last such event: each event
+of a type writes the same columns, so the earlier ones would be overwritten within the same
+transaction. Every event is still stored, with its tags and index row; only the summary row's
+intermediate values are skipped (one of a range run's per-month materializations writes it instead
+of all of them).
+
+It overrides four private methods of the library (``_connect``, ``has_table``,
+``_store_asset_event``, ``_has_asset_key_index_cols_on_connection``), as no public setting reaches
+them. ``tests/test_library_seams.py`` pins their signatures and the bodies this
 replaces, and fails loudly when Dagster changes them. Select it in ``dagster.yaml``::
 
     event_log_storage:
@@ -35,6 +44,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from dagster._core.events import ASSET_EVENTS
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -47,6 +57,22 @@ from sqlalchemy.pool import NullPool, QueuePool
 MAX_ENGINES = 16
 #: DAGSTER_EVENT_BATCH_SIZE when unset: larger than the planned events of one run of this graph
 EVENT_BATCH_SIZE = "1000"
+
+
+def superseded_asset_events(events: Sequence[Any]) -> set[int]:
+    """Positions of the batch's asset events followed, later in the batch, by an event of the same
+    asset and type: their summary-row update would be overwritten by that later event's."""
+    seen: set[tuple[str, str]] = set()
+    out: set[int] = set()
+    for i in range(len(events) - 1, -1, -1):
+        de = getattr(events[i], "dagster_event", None)  # store_event refuses what is not an event
+        if de is None or de.event_type not in ASSET_EVENTS or de.asset_key is None:
+            continue
+        key = (de.asset_key.to_string(), de.event_type_value)
+        if key in seen:
+            out.add(i)
+        seen.add(key)
+    return out
 
 
 def _synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
@@ -63,6 +89,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._batch = threading.local()  # .conns: shard -> connection of the batch being written
         self._engine_pid = os.getpid()
         self._tables: set[str] = set()
+        self._asset_key_index_cols = False
         self._inst_data = inst_data
         self._opened = False
         if base_dir is not None:
@@ -141,8 +168,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             conns: dict[str, Connection] = {}
             self._batch.conns = conns
+            superseded = superseded_asset_events(events)
             try:
-                for e in events:
+                for i, e in enumerate(events):
+                    self._batch.skip_summary = i in superseded
                     self.store_event(e)
                 for conn in conns.values():
                     conn.commit()
@@ -152,8 +181,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 raise
             finally:
                 self._batch.conns = None
+                self._batch.skip_summary = False
                 for conn in conns.values():
                     conn.close()
+
+    def _store_asset_event(self, conn: Connection, event: Any, event_id: int) -> None:
+        """The asset's summary row, unless a later event of the batch rewrites the same columns."""
+        if getattr(self._batch, "skip_summary", False):
+            return
+        super()._store_asset_event(conn, event, event_id)
+
+    def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:
+        """Dagster reflects the asset_keys table's columns for every asset event; a migration adds
+        the column and nothing drops it, so once present it is remembered."""
+        if not self._asset_key_index_cols:
+            self._asset_key_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
+        return self._asset_key_index_cols
 
     def has_table(self, table_name: str) -> bool:
         if table_name in self._tables:
@@ -175,6 +218,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def upgrade(self) -> None:
         self.dispose()
         self._tables.clear()
+        self._asset_key_index_cols = False
         super().upgrade()
 
     def dispose(self) -> None:

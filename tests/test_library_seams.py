@@ -326,3 +326,72 @@ def test_the_backfill_daemon_sleeps_the_controller_constant_quick_daemon_sets():
     assert "DEFAULT_DAEMON_INTERVAL_SECONDS - loop_duration" in loop, f"{seam}: the loop sleeps something else"
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dagster-daemon"]
     assert script.value == "dagster._daemon.cli:main", f"{seam}: dagster-daemon now runs {script.value}"
+
+
+def test_a_range_run_leaves_the_asset_summary_dagster_leaves(tmp_path, monkeypatch):
+    """Inside a batch, an asset's summary row is written from the last event of each type only
+    (PooledSqliteEventLogStorage._store_asset_event): a range run through it leaves the same asset
+    record as through Dagster's own storage, and every event of the run is still stored."""
+    from dagster import (
+        AssetSelection,
+        BackfillPolicy,
+        DagsterInstance,
+        Definitions,
+        MaterializeResult,
+        MonthlyPartitionsDefinition,
+        asset,
+        define_asset_job,
+    )
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from bank_assets.instance_storage import PooledSqliteEventLogStorage
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    months = MonthlyPartitionsDefinition(start_date="2024-01-01", end_date="2024-07-01")
+
+    @asset(partitions_def=months, backfill_policy=BackfillPolicy.single_run())
+    def monthly(context):
+        return MaterializeResult(metadata={"months": len(context.partition_keys)})
+
+    job = Definitions(assets=[monthly], jobs=[define_asset_job("all", AssetSelection.all())]).resolve_job_def("all")
+    tags = {ASSET_PARTITION_RANGE_START_TAG: "2024-01-01", ASSET_PARTITION_RANGE_END_TAG: "2024-06-01"}
+    seen = {}
+    for name, storage in (
+        ("dagster", ""),
+        ("ours", "event_log_storage:\n  module: bank_assets.instance_storage\n  class: PooledSqliteEventLogStorage\n"),
+    ):
+        home = tmp_path / name
+        home.mkdir()
+        (home / "dagster.yaml").write_text(storage + "telemetry:\n  enabled: false\n")
+        with DagsterInstance.from_config(str(home)) as instance:
+            summaries = []
+            if name == "ours":
+                assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+                original = SqlEventLogStorage._store_asset_event  # what our override calls when it writes
+
+                def counting(self, conn, event, event_id, original=original, summaries=summaries):
+                    summaries.append(event.dagster_event.event_type_value)
+                    return original(self, conn, event, event_id)
+
+                monkeypatch.setattr(SqlEventLogStorage, "_store_asset_event", counting)
+            first = job.execute_in_process(instance=instance, tags=tags)
+            second = job.execute_in_process(instance=instance, tags=tags)
+            assert first.success and second.success
+            (record,) = instance.get_asset_records([monthly.key])
+            last = record.asset_entry.last_materialization_record
+            stored = [e.dagster_event.event_type_value for e in instance.all_logs(second.run_id) if e.is_dagster_event]
+            seen[name] = {
+                "last_partition": last.partition_key,
+                "last_run_is_second": last.run_id == second.run_id and record.asset_entry.last_run_id == second.run_id,
+                "materialized": sorted(instance.get_materialized_partitions(monthly.key)),
+                "events": sorted(stored),
+                "materializations": len(instance.fetch_materializations(monthly.key, limit=100).records),
+            }
+            if name == "ours":
+                # the summary row is written once per batch of planned events and once per batch of
+                # materializations, not once per month: the lever, measured in docs/performance.md
+                assert summaries.count("ASSET_MATERIALIZATION") == 2, summaries
+                assert summaries.count("ASSET_MATERIALIZATION_PLANNED") == 2, summaries
+    assert seen["ours"] == seen["dagster"], seen
+    assert seen["ours"]["last_partition"] == "2024-06-01" and seen["ours"]["materializations"] == 12
