@@ -44,21 +44,24 @@ def test_an_export_has_the_same_bytes_whatever_order_gold_was_written_in(tmp_pat
     assert written[0] == written[1]
 
 
-def test_an_export_holding_an_email_or_a_pii_column_is_not_published(tmp_path):
+@pytest.mark.parametrize("connections", [1, 2])
+def test_an_export_holding_an_email_or_a_pii_column_is_not_published(tmp_path, connections):
     """The export scans each written file once (rows and the email scan in one read): a month whose
-    table holds an email address, or a column named like a PII column, publishes no file at all."""
-    con = duckdb.connect()
-    con.execute("CREATE SCHEMA gold")
-    con.execute("CREATE TABLE gold.a AS SELECT DATE '2024-01-05' AS d, 'fine' AS note")
-    con.execute("CREATE TABLE gold.b AS SELECT DATE '2024-01-06' AS d, 'ana.p@example.pe' AS note")
-    con.execute("CREATE TABLE gold.c AS SELECT DATE '2024-01-07' AS d, 3 AS n")  # no text column
+    table holds an email address, or a column named like a PII column, publishes no file at all,
+    whether its tables are written by one connection or by several threads (the asset uses two)."""
+    first = duckdb.connect()
+    con = first if connections == 1 else [first, *(first.cursor() for _ in range(connections - 1))]
+    first.execute("CREATE SCHEMA gold")
+    first.execute("CREATE TABLE gold.a AS SELECT DATE '2024-01-05' AS d, 'fine' AS note")
+    first.execute("CREATE TABLE gold.b AS SELECT DATE '2024-01-06' AS d, 'ana.p@example.pe' AS note")
+    first.execute("CREATE TABLE gold.c AS SELECT DATE '2024-01-07' AS d, 3 AS n")  # no text column
     with pytest.raises(PiiFoundError, match=r"gold\.b 2024-01: 1 rows hold an email"):
         export_month(con, tmp_path, dt.date(2024, 1, 1), {"a": "d", "b": "d", "c": "d"})
     assert not list(tmp_path.rglob("*.parquet")), "a file of the refused month was published"
-    con.execute("UPDATE gold.b SET note = 'fine'")
-    con.execute(f"ALTER TABLE gold.a ADD COLUMN {sorted(PII_COLUMNS)[0]} VARCHAR")
+    first.execute("UPDATE gold.b SET note = 'fine'")
+    first.execute(f"ALTER TABLE gold.a ADD COLUMN {sorted(PII_COLUMNS)[0]} VARCHAR")
     with pytest.raises(PiiFoundError, match="PII columns"):
         export_month(con, tmp_path, dt.date(2024, 1, 1), {"a": "d", "b": "d", "c": "d"})
-    con.execute(f"ALTER TABLE gold.a DROP COLUMN {sorted(PII_COLUMNS)[0]}")
+    first.execute(f"ALTER TABLE gold.a DROP COLUMN {sorted(PII_COLUMNS)[0]}")
     written = export_month(con, tmp_path, dt.date(2024, 1, 1), {"a": "d", "b": "d", "c": "d"})
     assert [(t.table, t.rows) for t in written] == [("a", 1), ("b", 1), ("c", 1)]

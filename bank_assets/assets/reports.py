@@ -121,9 +121,12 @@ def gold_tables() -> dict[str, str]:
 def gold_exports(context: AssetExecutionContext, warehouse: Warehouse, reports: ReportsDir) -> MaterializeResult:
     root = Path(reports.resolved_root) / "exports"
     tables = gold_tables()
-    with warehouse.connect(log=context.log.info, read_only=True) as con:
+    with (
+        warehouse.connect(log=context.log.info, read_only=True) as con,
+        warehouse.connect(log=context.log.info, read_only=True) as second,  # the tables on two threads
+    ):
         for pk, month in months_of(context):
-            written = exports.export_month(con, root, month, tables)
+            written = exports.export_month([con, second], root, month, tables)
             latest = exports.latest_exported_month(root, "customer_360")
             csv = None
             if latest is None or month >= latest:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import re
 import shutil
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,19 +94,36 @@ def write_checked_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path
 
 
 def export_month(
-    con: duckdb.DuckDBPyConnection, root: Path, month: dt.date, tables: dict[str, str]
+    cons: duckdb.DuckDBPyConnection | Sequence[duckdb.DuckDBPyConnection],
+    root: Path,
+    month: dt.date,
+    tables: dict[str, str],
 ) -> list[ExportedTable]:
-    """Write `month` of every gold table (name -> partition column) under `root`, atomically per file."""
+    """Write `month` of every gold table (name -> partition column) under `root`, atomically per file.
+
+    With several connections, the tables are written by as many threads, one connection each:
+    DuckDB releases the GIL while it writes, and most tables of a month are small statements."""
+    free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+    workers = [cons] if isinstance(cons, duckdb.DuckDBPyConnection) else list(cons)
+    for con in workers:
+        free.put(con)
     start, end = month, (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     staging = root / ".staging" / f"{month:%Y-%m}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
-    written: list[tuple[str, Path, Path, int]] = []
-    try:
-        for table, column in sorted(tables.items()):
-            query = f"SELECT * FROM gold.{table} WHERE {month_filter(column, start, end)}"
-            tmp = staging / f"{table}.parquet"  # ORDER BY ALL: same rows, same bytes, however dbt built them
+
+    def write(table: str) -> tuple[str, Path, Path, int]:
+        query = f"SELECT * FROM gold.{table} WHERE {month_filter(tables[table], start, end)}"
+        tmp = staging / f"{table}.parquet"  # ORDER BY ALL: same rows, same bytes, however dbt built them
+        con = free.get()
+        try:
             rows = write_checked_parquet(con, query, tmp, f"gold.{table} {month:%Y-%m}")
-            written.append((table, tmp, month_folder(root, table, month) / "data.parquet", rows))
+        finally:
+            free.put(con)
+        return table, tmp, month_folder(root, table, month) / "data.parquet", rows
+
+    try:
+        with ThreadPoolExecutor(len(workers), thread_name_prefix="export") as pool:
+            written = list(pool.map(write, sorted(tables)))
         out = []
         for table, tmp, final, rows in written:  # every file of the month is ready: publish
             final.parent.mkdir(parents=True, exist_ok=True)
