@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, AssetSelection, materialize
+from dagster import AssetCheckSeverity, AssetKey, AssetSelection, materialize
 
 from bank_assets.assets.dbt_project import dbt_project
 from bank_assets.definitions import all_assets, defs
@@ -325,3 +325,43 @@ def test_gold_builds_with_dbt_as_a_subprocess(gold, tmp_path, monkeypatch):
     result = gold_month(copy, "2024-02-01")
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_rules_checked_after_the_build_give_the_verdicts_dbt_gives_inside_it(gold, tmp_path, monkeypatch):
+    """The gold step runs the models' row rules itself after dbt's build (bank_assets.assets.
+    gold_rules); with BANK_DBT_RULES_IN_BUILD=1 dbt runs the same tests inside the build. On a window
+    with a rule broken in February, both record the same verdict, severity, count and broken rules
+    for every check both ran, fail the run, and publish nothing (dbt inside the build also skips
+    the checks of models downstream of the failing test, which the step runs after it)."""
+    outcomes, failures = {}, {}
+    for mode in ("after", "inside"):
+        if mode == "inside":
+            monkeypatch.setenv("BANK_DBT_RULES_IN_BUILD", "1")
+        (tmp_path / mode).mkdir()
+        broken = with_bogus_segments(gold, tmp_path / mode, 3)
+        result = gold_months(broken, "2024-01-01", "2024-02-01")
+        assert not result.success
+        failures[mode] = " ".join(e.step_failure_data.error.message for e in result.get_step_failure_events())
+        outcomes[mode] = {
+            (e.check_name, e.partition): (
+                e.passed,
+                e.severity,
+                e.metadata["dagster_dbt/failed_row_count"].value,
+                e.metadata["failing_rule_counts"].value if "failing_rule_counts" in e.metadata else None,
+                e.metadata["dbt_window"].value,
+            )
+            for e in result.get_asset_check_evaluations()
+        }
+        with duckdb.connect(broken["warehouse"].resolved_path, read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM gold.dim_customer WHERE segment = 'BOGUS'").fetchone()[0] == 0
+    both = outcomes["after"].keys() & outcomes["inside"].keys()
+    assert {("dim_customer_rules", "2024-01-01"), ("dim_customer_rules", "2024-02-01")} <= both
+    assert len(both) >= 20, sorted(both)
+    assert {k: outcomes["after"][k] for k in both} == {k: outcomes["inside"][k] for k in both}
+    assert outcomes["after"][("dim_customer_rules", "2024-02-01")][:4] == (
+        False,
+        AssetCheckSeverity.ERROR,
+        3,
+        {"accepted_values(segment)": 3},
+    )
+    assert "dim_customer_rules (3 failing rows)" in failures["after"] and "rolled back" in failures["after"]

@@ -11,7 +11,9 @@ rows: a build of six months costs little more than a build of one), so:
   snapshots build each month's as-of rows): the same rows as one build per month, which
   tests/test_pipeline_gold.py compares table by table;
 * every dbt test checks the window's rows month by month and its result is recorded on each
-  month's partition (``bank_assets.assets.gold_checks``); materialization metadata too.
+  month's partition (``bank_assets.assets.gold_checks``); materialization metadata too. The
+  models' ``row_rules`` tests run after the build, by this step, on dbt's compiled SQL
+  (``bank_assets.assets.gold_rules``).
 
 Keeping a month cheap: dbt runs inside the Dagster process with a manifest parsed once
 (``bank_assets.assets.dbt_inprocess``; ``BANK_DBT_SUBPROCESS=1`` restores dbt's CLI process), the
@@ -27,6 +29,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +39,7 @@ from dagster import AssetExecutionContext, AssetKey, Failure, Output, TableColum
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtError
 
-from bank_assets.assets import gold_checks
+from bank_assets.assets import gold_checks, gold_rules
 from bank_assets.assets.atomic import failure, prepare, publish, step_name, undo
 from bank_assets.assets.common import GOLD_POOL, SINGLE_RUN, check_outputs, partition_keys
 from bank_assets.assets.dbt_inprocess import WINDOW_ENV, environ
@@ -231,8 +234,12 @@ def build_window(
     context.log.info(f"dbt build for {label} ({len(months)} month(s)): window [{start}, {end})")
     try:
         with invocation_target(context, "gold", parse_key(warehouse)) as target, environ(env, unset=WINDOW_ENV):
-            events = dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
-            yield from gold_checks.window_events(context, months, events, built, failure_reader(warehouse, target))
+            seen: dict[str, Any] = {}
+            events = dbt.cli(gold_rules.build_args(BUILD_ARGS), context=context, target_path=target).stream()
+            reader = failure_reader(warehouse, target)
+            yield from gold_checks.window_events(context, months, events, built, reader, seen)
+            if gold_rules.outside_dbt():
+                yield from rules_after_build(context, dbt, warehouse, months, target, seen.get("invocation_id"))
     except Exception as e:
         with warehouse.connect(log=context.log.warning) as con:
             restored = undo(context, con, e)
@@ -242,6 +249,40 @@ def build_window(
             else e
         )
         raise failure(step_name(context), error, restored) from None
+
+
+def rules_after_build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    months: list[str],
+    target: Path,
+    invocation_id: str | None,
+) -> Iterator[Any]:
+    """The models' row rules over the build's window (``gold_rules``): each one's check result per
+    month, then the step's failure if a rule of error severity failed."""
+    tests = gold_rules.selected_rules(context, dbt_project_manifest())
+    if not tests:
+        return
+    start, end = month_window(months[0])[0], month_window(months[-1])[1]
+    t0 = time.perf_counter()
+    compiled = gold_rules.compiled_rules(str(dbt.project_dir), str(dbt.profiles_dir), target / "rules")
+    nodes = dbt_project_manifest()["nodes"]
+    monthly = {n["unique_id"]: bool(nodes[n["attached_node"]]["config"]["meta"].get("partition_column")) for n in tests}
+    sql = {uid: gold_rules.in_window(compiled[uid], start, end, monthly[uid]) for uid in monthly}
+    t1 = time.perf_counter()
+    with warehouse.connect(log=context.log.warning) as con, warehouse.connect(log=context.log.warning) as second:
+        results = gold_rules.run_rules([con, second], tests, sql)
+    compiled_now = f" (dbt compiled their SQL in {t1 - t0:.2f} s)" if t1 - t0 > 0.1 else ""
+    context.log.info(f"row rules of {len(tests)} models checked in {time.perf_counter() - t1:.2f} s{compiled_now}")
+    rows = {r.node["name"]: r.rows for r in results}
+    for result in gold_rules.check_results(context, results, invocation_id):
+        failures = lambda name: gold_checks.rules_by_month(rows[name])  # noqa: E731
+        yield from gold_checks.month_evaluations(context, months, result, failures)
+    label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
+    error = gold_rules.failed_rules_error(label, results)
+    if error is not None:
+        raise error
 
 
 def model_outputs(context: AssetExecutionContext, warehouse: Warehouse, built: dict) -> Iterator[Any]:

@@ -6,13 +6,17 @@ month and returns its failing rows with their month, so a result becomes one che
 per month of the run, each recorded on its own partition:
 
 * a passing test passed for every month of the window;
-* a failing test is re-run from its compiled query (still in the invocation's target folder) and
-  its failing rows are counted by month: the months with failing rows fail, with their own count
-  and examples; the others pass. A failure that cannot be placed in a month fails every month.
+* a failing test's failing rows are counted by month (a test dbt ran is re-run from its compiled
+  query, still in the invocation's target folder): the months with failing rows fail, with their
+  own count and examples; the others pass. A failure that cannot be placed in a month fails every
+  month.
 
 The column rules of a model are one ``row_rules`` test (dbt_models/tests/generic/row_rules.sql):
-its rows name each broken rule with its count and example values in the check's metadata. The
-singular tests (dbt_models/tests/*.sql) name their month column as ``meta.partition_column``.
+its rows name each broken rule with its count and example values in the check's metadata. On the
+embedded default the gold step runs those tests itself after the build
+(``bank_assets.assets.gold_rules``) and hands their results to :func:`month_evaluations` like
+dagster-dbt's. The singular tests (dbt_models/tests/*.sql) name their month column as
+``meta.partition_column``.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def compiled_sql_path(target: Path, test_node: Mapping[str, Any]) -> Path:
     return base / test_node["path"] if test_node.get("test_metadata") else base
 
 
-def _rules_by_month(rows: list[tuple[Any, ...]]) -> dict[dt.date | None, dict[str, Any]]:
+def rules_by_month(rows: list[tuple[Any, ...]]) -> dict[dt.date | None, dict[str, Any]]:
     """A row_rules test's failing rows (month, rule, failures, examples) as metadata per month."""
     months: dict[dt.date | None, list[tuple[Any, ...]]] = {}
     for month, rule, failures, examples in rows:
@@ -125,7 +129,7 @@ def failures_by_month(
         sql = path.read_text()
         if is_row_rules(test_node):
             rows = con.execute(f"SELECT month, rule, failures, examples FROM ({sql}) AS broken").fetchall()
-            return _rules_by_month(rows)
+            return rules_by_month(rows)
         return _rows_by_month(con, sql, column)
     except (OSError, duckdb.Error) as e:
         return f"could not re-run {path.name}: {e}"
@@ -150,42 +154,59 @@ def window_events(
     events: Iterator[Any],
     built: dict[str, None],
     failures: Callable[[str], dict[dt.date | None, dict[str, Any]] | str],
+    seen: dict[str, Any] | None = None,
 ) -> Iterator[Any]:
     """dagster-dbt's events of one dbt build over the window of `partition_keys`, per month.
 
     Model outputs become every month's materialization metadata (the outputs themselves are
     yielded once, at the end of the step, so Dagster records one materialization per month);
     a test result becomes one check evaluation per month (see the module docstring); anything
-    else passes through."""
-    months = {pk: dt.date.fromisoformat(pk[:10]) for pk in partition_keys}
-    window = f"{partition_keys[0][:7]}..{partition_keys[-1][:7]}" if len(partition_keys) > 1 else partition_keys[0][:7]
-    common = {"dbt_window": MetadataValue.text(window)}
-    blocking = {s.key: s.blocking for s in context.assets_def.check_specs}
+    else passes through. `seen` receives the build's dbt ``invocation_id``."""
+    common = {"dbt_window": MetadataValue.text(window_label(partition_keys))}
     for event in events:
         if isinstance(event, Output):
             built.setdefault(event.output_name, None)
+            if seen is not None and "invocation_id" in event.metadata:
+                seen["invocation_id"] = event.metadata["invocation_id"]
             asset_key = context.asset_key_for_output(event.output_name)
             for pk in partition_keys:
                 context.add_asset_metadata({**event.metadata, **common}, asset_key=asset_key, partition_key=pk)
         elif isinstance(event, AssetCheckResult):
-            verdicts = (
-                {m: None for m in months.values()}
-                if event.passed
-                else month_verdicts(failures(event.check_name), list(months.values()))
-            )
-            for pk, month in months.items():
-                failed = verdicts[month]
-                passed = event.passed or not failed
-                own = {"dagster_dbt/failed_row_count": 0, "status": "pass"} if passed and not event.passed else {}
-                yield AssetCheckEvaluation(
-                    asset_key=event.asset_key,
-                    check_name=event.check_name,
-                    passed=passed,
-                    metadata={**event.metadata, **own, **(failed or {}), **common},
-                    severity=event.severity,
-                    description=event.description,
-                    blocking=blocking.get(AssetCheckKey(event.asset_key, event.check_name), False),
-                    partition=pk,
-                )
+            yield from month_evaluations(context, partition_keys, event, failures)
         else:
             yield event
+
+
+def window_label(partition_keys: Sequence[str]) -> str:
+    return f"{partition_keys[0][:7]}..{partition_keys[-1][:7]}" if len(partition_keys) > 1 else partition_keys[0][:7]
+
+
+def month_evaluations(
+    context: AssetExecutionContext,
+    partition_keys: Sequence[str],
+    event: AssetCheckResult,
+    failures: Callable[[str], dict[dt.date | None, dict[str, Any]] | str],
+) -> Iterator[AssetCheckEvaluation]:
+    """One test's result over the window as one check evaluation per month, each on its partition."""
+    months = {pk: dt.date.fromisoformat(pk[:10]) for pk in partition_keys}
+    common = {"dbt_window": MetadataValue.text(window_label(partition_keys))}
+    blocking = {s.key: s.blocking for s in context.assets_def.check_specs}
+    verdicts = (
+        {m: None for m in months.values()}
+        if event.passed
+        else month_verdicts(failures(event.check_name), list(months.values()))
+    )
+    for pk, month in months.items():
+        failed = verdicts[month]
+        passed = event.passed or not failed
+        own = {"dagster_dbt/failed_row_count": 0, "status": "pass"} if passed and not event.passed else {}
+        yield AssetCheckEvaluation(
+            asset_key=event.asset_key,
+            check_name=event.check_name,
+            passed=passed,
+            metadata={**event.metadata, **own, **(failed or {}), **common},
+            severity=event.severity,
+            description=event.description,
+            blocking=blocking.get(AssetCheckKey(event.asset_key, event.check_name), False),
+            partition=pk,
+        )

@@ -7,8 +7,10 @@
     "not_null(customer_sk)"), `failures` (offending rows; for `unique`, keys duplicated within the
     month) and `examples` (up to five offending values). The test's failure count is the sum of
     `failures`. Rules hold month by month, so a window of several months is checked exactly as
-    each of its months would be alone; bank_assets.assets.gold_rules reads these rows into the
-    Dagster check of each month when the test fails.
+    each of its months would be alone. Inside Dagster, on the embedded default, dbt compiles this
+    test and the gold step runs its query after the build (bank_assets.assets.gold_rules), reading
+    these rows into the Dagster check of each month; elsewhere dbt runs it in the build and the
+    step re-runs the compiled query when it fails (bank_assets.assets.gold_checks).
 
     `rules` is a list; each rule is one of
       {not_null: [col, ...]}                     the columns are never NULL (one rule per column)
