@@ -86,3 +86,34 @@ def test_compiled_rules_are_read_from_the_kept_file_without_dbt(tmp_path, monkey
         (tmp_path / "target" / f"row_rules-{i:016d}.json").write_text("{}")
     gold_rules.prune(tmp_path / "target")
     assert len(list((tmp_path / "target").glob("row_rules-*.json"))) == gold_rules.KEEP_FILES
+
+
+def test_rules_run_only_when_the_step_builds_every_model_they_read():
+    """As dbt's cautious indirect selection: a subset of gold checks a model's rules only when the
+    models its `references` rules read are built too."""
+    from types import SimpleNamespace
+
+    from dagster import AssetCheckKey, AssetKey
+
+    def rules(name: str, *models: str) -> dict:
+        return {
+            "resource_type": "test",
+            "name": f"{name}_rules",
+            "test_metadata": {"name": "row_rules"},
+            "depends_on": {"nodes": [f"model.p.{m}" for m in (name, *models)]},
+        }
+
+    nodes = {f"model.p.{m}": {"resource_type": "model", "name": m} for m in ("fct", "dim", "mart")}
+    nodes |= {"test.fct": rules("fct", "dim"), "test.dim": rules("dim"), "test.mart": rules("mart", "fct")}
+    checks = {AssetCheckKey(AssetKey(["gold", m]), f"{m}_rules") for m in ("fct", "dim", "mart")}
+
+    def selected(*models: str) -> list[str]:
+        context = SimpleNamespace(
+            selected_asset_check_keys={c for c in checks if c.asset_key.path[-1] in models},
+            selected_asset_keys={AssetKey(["gold", m]) for m in models},
+        )
+        return [n["name"] for n in gold_rules.selected_rules(context, {"nodes": nodes})]
+
+    assert selected("fct", "dim", "mart") == ["dim_rules", "fct_rules", "mart_rules"]
+    assert selected("fct", "mart") == ["mart_rules"]  # fct's rules read dim, which this subset does not build
+    assert selected("dim") == ["dim_rules"]

@@ -189,10 +189,23 @@ def run_rules(
 
 
 def selected_rules(context: AssetExecutionContext, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rules tests whose checks this step runs."""
+    """The rules tests whose checks this step runs, selected as dbt's cautious indirect selection
+    selects tests (the build's ``DBT_INDIRECT_SELECTION``): only those whose every model (the one
+    checked and those a ``references`` rule reads) is built by this step. A subset of gold (a UI
+    selection, the benchmark's reference tables) does not check rules against models it did not
+    build."""
     names = {k.name for k in context.selected_asset_check_keys}
-    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and is_row_rules(n)]
-    return sorted((n for n in tests if n["name"] in names), key=lambda n: n["name"])
+    built = {k.path[-1] for k in context.selected_asset_keys}
+    nodes = manifest["nodes"]
+    tests = [n for n in nodes.values() if n["resource_type"] == "test" and is_row_rules(n) and n["name"] in names]
+    return sorted(
+        (
+            n
+            for n in tests
+            if all(nodes[d]["name"] in built for d in n["depends_on"]["nodes"] if d.startswith("model."))
+        ),
+        key=lambda n: n["name"],
+    )
 
 
 def check_results(
