@@ -219,7 +219,7 @@ def build_window(
     window in its environment, re-address dagster-dbt's events to their months
     (``gold_checks.window_events``); on failure, roll the run back and fail with dbt's message."""
     start, end = month_window(months[0])[0], month_window(months[-1])[1]
-    label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
+    label = gold_checks.window_label(months)
     with warehouse.connect(log=context.log.warning) as con:
         prepare(context, con)  # settle earlier runs; refuse if this run was rolled back
         save_journal(context, con, start, end)
@@ -261,13 +261,14 @@ def rules_after_build(
 ) -> Iterator[Any]:
     """The models' row rules over the build's window (``gold_rules``): each one's check result per
     month, then the step's failure if a rule of error severity failed."""
-    tests = gold_rules.selected_rules(context, dbt_project_manifest())
+    manifest = dbt_project_manifest()
+    tests = gold_rules.selected_rules(context, manifest)
     if not tests:
         return
     start, end = month_window(months[0])[0], month_window(months[-1])[1]
     t0 = time.perf_counter()
     compiled = gold_rules.compiled_rules(str(dbt.project_dir), str(dbt.profiles_dir), target / "rules")
-    nodes = dbt_project_manifest()["nodes"]
+    nodes = manifest["nodes"]
     monthly = {n["unique_id"]: bool(nodes[n["attached_node"]]["config"]["meta"].get("partition_column")) for n in tests}
     sql = {uid: gold_rules.in_window(compiled[uid], start, end, monthly[uid]) for uid in monthly}
     t1 = time.perf_counter()
@@ -276,11 +277,13 @@ def rules_after_build(
     compiled_now = f" (dbt compiled their SQL in {t1 - t0:.2f} s)" if t1 - t0 > 0.1 else ""
     context.log.info(f"row rules of {len(tests)} models checked in {time.perf_counter() - t1:.2f} s{compiled_now}")
     rows = {r.node["name"]: r.rows for r in results}
+
+    def failures(name: str) -> dict:
+        return gold_checks.rules_by_month(rows[name])
+
     for result in gold_rules.check_results(context, results, invocation_id):
-        failures = lambda name: gold_checks.rules_by_month(rows[name])  # noqa: E731
         yield from gold_checks.month_evaluations(context, months, result, failures)
-    label = months[0][:7] if len(months) == 1 else f"{months[0][:7]}..{months[-1][:7]}"
-    error = gold_rules.failed_rules_error(label, results)
+    error = gold_rules.failed_rules_error(gold_checks.window_label(months), results)
     if error is not None:
         raise error
 

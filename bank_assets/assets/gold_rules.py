@@ -31,10 +31,8 @@ import datetime as dt
 import hashlib
 import json
 import os
-import queue
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext,
 from bank_assets.assets.dbt_inprocess import _DBT_LOCK, WINDOW_ENV, environ, manifest_key, parsed_manifest
 from bank_assets.assets.gold_checks import ROW_RULES, is_row_rules
 from bank_assets.lakehouse.profile import is_lakehouse
+from bank_assets.warehouse.threads import map_on_connections
 
 #: the dbt selector of the tests run here
 RULES_SELECTOR = f"test_name:{ROW_RULES}"
@@ -168,24 +167,15 @@ def run_rules(
     cons: Sequence[duckdb.DuckDBPyConnection], tests: Sequence[Mapping[str, Any]], sql: Mapping[str, str]
 ) -> list[RulesResult]:
     """Each test's query (already in the build's window), on as many threads as connections."""
-    free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
-    for con in cons:
-        free.put(con)
 
-    def one(node: Mapping[str, Any]) -> RulesResult:
-        con = free.get()
-        try:
-            t0 = time.perf_counter()
-            query = f"SELECT month, rule, failures, examples FROM ({sql[node['unique_id']]}) AS broken"
-            rows = con.execute(query).fetchall()
-            failures = sum(int(r[2]) for r in rows)
-            status = status_of(con, failures, node["config"])
-            return RulesResult(node, rows, status, time.perf_counter() - t0)
-        finally:
-            free.put(con)
+    def one(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> RulesResult:
+        t0 = time.perf_counter()
+        query = f"SELECT month, rule, failures, examples FROM ({sql[node['unique_id']]}) AS broken"
+        rows = con.execute(query).fetchall()
+        status = status_of(con, sum(int(r[2]) for r in rows), node["config"])
+        return RulesResult(node, rows, status, time.perf_counter() - t0)
 
-    with ThreadPoolExecutor(len(cons), thread_name_prefix="rules") as pool:
-        return list(pool.map(one, tests))
+    return map_on_connections(cons, one, tests)
 
 
 def selected_rules(context: AssetExecutionContext, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import queue
 import re
 import shutil
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from bank_assets.contracts import CONTRACTS
+from bank_assets.warehouse.threads import map_on_connections
 
 #: Column names that would be PII (every contract column flagged pii). Gold drops them in staging.
 PII_COLUMNS = frozenset(c for contract in CONTRACTS.values() for c in contract.pii_columns)
@@ -103,27 +102,19 @@ def export_month(
 
     With several connections, the tables are written by as many threads, one connection each:
     DuckDB releases the GIL while it writes, and most tables of a month are small statements."""
-    free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
     workers = [cons] if isinstance(cons, duckdb.DuckDBPyConnection) else list(cons)
-    for con in workers:
-        free.put(con)
     start, end = month, (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     staging = root / ".staging" / f"{month:%Y-%m}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
 
-    def write(table: str) -> tuple[str, Path, Path, int]:
+    def write(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, Path, Path, int]:
         query = f"SELECT * FROM gold.{table} WHERE {month_filter(tables[table], start, end)}"
         tmp = staging / f"{table}.parquet"  # ORDER BY ALL: same rows, same bytes, however dbt built them
-        con = free.get()
-        try:
-            rows = write_checked_parquet(con, query, tmp, f"gold.{table} {month:%Y-%m}")
-        finally:
-            free.put(con)
+        rows = write_checked_parquet(con, query, tmp, f"gold.{table} {month:%Y-%m}")
         return table, tmp, month_folder(root, table, month) / "data.parquet", rows
 
     try:
-        with ThreadPoolExecutor(len(workers), thread_name_prefix="export") as pool:
-            written = list(pool.map(write, sorted(tables)))
+        written = map_on_connections(workers, write, sorted(tables))
         out = []
         for table, tmp, final, rows in written:  # every file of the month is ready: publish
             final.parent.mkdir(parents=True, exist_ok=True)
